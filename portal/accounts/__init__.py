@@ -1,0 +1,1 @@
+"""Accounts, affiliations, sessions, activation and access requests."""

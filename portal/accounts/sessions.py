@@ -1,0 +1,191 @@
+"""Logging in and out, server-side sessions kept in the database, login throttling."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from portal.accounts import rules
+from portal.accounts.identity import AffiliationView, CurrentUser, token_digest
+from portal.accounts.passwords import hash_password, needs_rehash, verify_password
+from portal.accounts.tables import Account, Affiliation, LoginFailure, UserSession
+from portal.core.clock import as_aware, now
+from portal.core.db import atomic
+from portal.history.services import Actor, record
+from portal.permissions import Profile
+from portal.settings import settings
+
+
+@dataclass
+class LoginResult:
+    """What a login attempt gives: a session token, or a French message."""
+
+    token: str | None = None
+    error: str | None = None
+    account_id: int | None = None
+
+
+GENERIC_FAILURE = "Identifiant ou mot de passe incorrect."
+
+
+async def _recent_failures(username: str, ip: str):
+    since = now() - rules.THROTTLE_WINDOW
+    by_name = await LoginFailure.select(LoginFailure.at).where(
+        (LoginFailure.username == username) & (LoginFailure.at > since)
+    )
+    by_ip = await LoginFailure.select(LoginFailure.at).where((LoginFailure.ip == ip) & (LoginFailure.at > since))
+    return [as_aware(r["at"]) for r in by_name], [as_aware(r["at"]) for r in by_ip]
+
+
+def _throttle_message(wait: timedelta) -> str:
+    minutes = max(1, int(wait.total_seconds() // 60) + 1)
+    return (
+        "Trop de tentatives de connexion infructueuses. "
+        f"Par sécurité, réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+    )
+
+
+async def login(username: str, password: str, ip: str, user_agent: str = "") -> LoginResult:
+    """Check the credentials and open a session. Throttled after repeated failures by name or by address."""
+    username = (username or "").strip().lower()
+    if not username or not password:
+        return LoginResult(error="Indiquez votre identifiant et votre mot de passe.")
+    if len(username) > 255 or len(password) > rules.PASSWORD_MAX:
+        return LoginResult(error=GENERIC_FAILURE)
+    current = now()
+    by_name, by_ip = await _recent_failures(username, ip)
+    # An address gets a wider allowance than one name: a school may share one public address.
+    if rules.is_throttled(by_name, current):
+        return LoginResult(error=_throttle_message(rules.throttle_retry_after(by_name, current)))
+    if len(by_ip) >= rules.THROTTLE_FAILURES * 10:
+        return LoginResult(error=_throttle_message(rules.THROTTLE_WINDOW))
+    account = await Account.objects().where(Account.username == username).first()
+    ok = verify_password(account.password_hash if account else None, password)
+    if not ok or account is None or not account.is_active:
+        await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64], at=current))
+        return LoginResult(error=GENERIC_FAILURE)
+    token = secrets.token_urlsafe(32)
+    affiliations = await active_affiliations(account.id)
+    only = affiliations[0].id if len(affiliations) == 1 else None
+    async with atomic():
+        if needs_rehash(account.password_hash):
+            await Account.update({Account.password_hash: hash_password(password)}).where(Account.id == account.id)
+        await UserSession.insert(
+            UserSession(
+                token_hash=token_digest(token),
+                account=account.id,
+                affiliation=only,
+                created_at=current,
+                expires_at=current + timedelta(hours=settings.session_hours),
+                user_agent=user_agent[:255],
+            )
+        )
+        await LoginFailure.delete().where(LoginFailure.username == username)
+        await record(Actor(account.id, account.username), "account", account.id, "connexion", summary="Connexion")
+    return LoginResult(token=token, account_id=account.id)
+
+
+async def logout(user: CurrentUser) -> None:
+    """Close the session of ``user``."""
+    async with atomic():
+        await UserSession.delete().where(UserSession.id == user.session_id)
+        await record(user.actor, "account", user.account_id, "déconnexion", summary="Déconnexion")
+
+
+def _view(row: dict) -> AffiliationView:
+    fase = row.get("establishment.fase")
+    uai = row.get("establishment.uai")
+    code = f"FASE {fase}" if fase else (f"UAI {uai}" if uai else "")
+    return AffiliationView(
+        id=row["id"],
+        profile=Profile(row["profile"]),
+        establishment_id=row["establishment"],
+        establishment_name=row.get("establishment.name") or "",
+        establishment_code=code,
+        pole_id=row["pole"],
+        pole_name=row.get("pole.name") or "",
+        organising_body_id=row["organising_body"],
+        organising_body_name=row.get("organising_body.name") or "",
+    )
+
+
+async def active_affiliations(account_id: int) -> list[AffiliationView]:
+    """The affiliations an account holds today, with their names, in a stable order."""
+    rows = await (
+        Affiliation.select(
+            Affiliation.id,
+            Affiliation.profile,
+            Affiliation.establishment,
+            Affiliation.pole,
+            Affiliation.organising_body,
+            Affiliation.establishment.name,
+            Affiliation.establishment.fase,
+            Affiliation.establishment.uai,
+            Affiliation.pole.name,
+            Affiliation.organising_body.name,
+        )
+        .where((Affiliation.account == account_id) & (Affiliation.revoked_at.is_null()))
+        .order_by(Affiliation.id)
+    )
+    return [_view(r) for r in rows]
+
+
+async def user_for_token(token: str) -> CurrentUser | None:
+    """The person behind a session cookie, or None when it is unknown or expired."""
+    if not token or len(token) > 100:
+        return None
+    rows = await UserSession.select(
+        UserSession.id,
+        UserSession.affiliation,
+        UserSession.expires_at,
+        UserSession.account.id,
+        UserSession.account.username,
+        UserSession.account.first_name,
+        UserSession.account.last_name,
+        UserSession.account.email,
+        UserSession.account.help_enabled,
+        UserSession.account.is_active,
+        UserSession.account.version,
+    ).where(UserSession.token_hash == token_digest(token))
+    if not rows:
+        return None
+    row = rows[0]
+    if as_aware(row["expires_at"]) <= now() or not row["account.is_active"]:
+        return None
+    affiliations = await active_affiliations(row["account.id"])
+    active = next((a for a in affiliations if a.id == row["affiliation"]), None)
+    return CurrentUser(
+        account_id=row["account.id"],
+        session_id=row["id"],
+        username=row["account.username"],
+        first_name=row["account.first_name"],
+        last_name=row["account.last_name"],
+        email=row["account.email"],
+        help_enabled=bool(row["account.help_enabled"]),
+        version=row["account.version"],
+        affiliations=affiliations,
+        active=active,
+    )
+
+
+async def choose_affiliation(user: CurrentUser, affiliation_id: int) -> bool:
+    """Act for another of one's affiliations. False when it is not one of the person's own."""
+    chosen = next((a for a in user.affiliations if a.id == affiliation_id), None)
+    if chosen is None:
+        return False
+    async with atomic():
+        await UserSession.update({UserSession.affiliation: chosen.id}).where(UserSession.id == user.session_id)
+        before = {"affiliation": user.active.label if user.active else None}
+        user.active = chosen
+        await record(user.actor, "account", user.account_id, "choix du profil", before=before,
+                     after={"affiliation": chosen.label}, summary=f"Agit pour : {chosen.label}")
+    return True
+
+
+async def purge_expired_sessions() -> int:
+    """Delete sessions past their expiry; returns how many went."""
+    expired = await UserSession.select(UserSession.id).where(UserSession.expires_at < now())
+    if expired:
+        await UserSession.delete().where(UserSession.expires_at < now())
+    return len(expired)

@@ -1,0 +1,54 @@
+"""The one place that builds the Litestar application."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.logging import LoggingConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from portal.accounts.controllers import ActivationController, AuthController, MyAccountController
+from portal.core.db import close_database, open_database
+from portal.core.templating import build_environment
+from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
+from portal.dashboards.controllers import DashboardController, HealthController
+from portal.settings import ROOT, settings
+
+# Each domain's route handlers; a new module adds its controllers here.
+ROUTE_HANDLERS: list = [
+    AuthController,
+    ActivationController,
+    MyAccountController,
+    DashboardController,
+    HealthController,
+]
+
+
+def create_app() -> Litestar:
+    """Build the application: routes, templates, CSRF, identity, permission guard, French errors."""
+    environment = build_environment()
+    return Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
+                                       name="static", include_in_schema=False),
+        ],
+        template_config=TemplateConfig(instance=Jinja.from_environment(environment)),
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
+                               cookie_name="portal_csrf", header_name="x-csrftoken", exclude=["/healthz"]),
+        middleware=[IdentityMiddleware()],
+        guards=[permission_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[HTMXPlugin()],
+        on_startup=[open_database],
+        on_shutdown=[close_database],
+        logging_config=LoggingConfig(log_exceptions="always" if settings.debug else "debug"),
+        debug=settings.debug,
+        openapi_config=None,
+    )
+
+
+app = create_app()

@@ -1,0 +1,82 @@
+"""The ``portal`` command: migrate, load the demo, print the demo accounts, seed benchmarks, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+
+def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from portal.core.db import prepare_sqlite_file
+
+    prepare_sqlite_file()
+    result = asyncio.run(run_forwards(app_name="all", migration_id="all"))
+    if not result.success:
+        print(result.message, file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _demo() -> None:
+    from portal.demo import load_demo
+
+    loaded = asyncio.run(load_demo())
+    print("Données de démonstration chargées." if loaded else "Données de démonstration déjà présentes.")
+
+
+def _accounts() -> None:
+    from portal.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    for person in DEMO_ACCOUNTS:
+        for profile, _key in person.affiliations[:1]:
+            print(json.dumps({"profile": profile.value, "username": person.username, "password": DEMO_PASSWORD,
+                              "note": person.note}, ensure_ascii=False))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from portal.settings import settings
+
+    uvicorn.run("portal.app:app", host=args.host or settings.host, port=args.port or settings.port,
+                workers=args.workers, log_level="warning" if args.quiet else "info", access_log=not args.quiet)
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from bench.seed import seed
+
+    asyncio.run(seed(args.size))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``portal`` command."""
+    parser = argparse.ArgumentParser(prog="portal", description="Portail de l'enseignement qualifiant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="appliquer les migrations")
+    sub.add_parser("demo", help="charger les données de démonstration (une seule fois)")
+    sub.add_parser("accounts", help="lister les comptes de démonstration (JSON, une ligne par compte)")
+    serve = sub.add_parser("serve", help="servir le portail")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--quiet", action="store_true")
+    seed = sub.add_parser("seed", help="générer un jeu de données réaliste pour les mesures")
+    seed.add_argument("--size", choices=["small", "large"], default="large")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        _migrate()
+    elif args.command == "demo":
+        _demo()
+    elif args.command == "accounts":
+        _accounts()
+    elif args.command == "serve":
+        _serve(args)
+    elif args.command == "seed":
+        _seed(args)
+
+
+if __name__ == "__main__":
+    main()

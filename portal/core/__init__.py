@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: database lifecycle, time, templates, i18n, errors."""

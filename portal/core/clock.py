@@ -1,0 +1,21 @@
+"""Time in one place, so that rules and tests agree on what "now" is."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def as_aware(value: datetime) -> datetime:
+    """A datetime read back from SQLite may be naive UTC; make it aware."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def local(value: datetime) -> datetime:
+    """The instant in Brussels time, for display."""
+    return as_aware(value).astimezone(BRUSSELS)

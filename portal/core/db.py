@@ -1,0 +1,73 @@
+"""Database lifecycle and transactions, the same for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import asynccontextmanager
+
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from portal.settings import settings
+
+
+def engine():
+    """The configured Piccolo engine."""
+    return engine_finder()
+
+
+def is_sqlite() -> bool:
+    """True on the embedded SQLite engine."""
+    return isinstance(engine(), SQLiteEngine)
+
+
+def prepare_sqlite_file() -> None:
+    """Switch the SQLite file to WAL once: readers then never wait for the writer."""
+    if settings.is_postgres:
+        return
+    settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(settings.sqlite_path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+
+async def open_database() -> None:
+    """Called when the app starts: WAL on SQLite, the connection pool on PostgreSQL."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=2, max_size=settings.db_pool_max)
+    else:
+        prepare_sqlite_file()
+
+
+async def close_database() -> None:
+    """Called when the app stops."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()
+
+
+def transaction():
+    """A write transaction: IMMEDIATE on SQLite (take the write lock first, no upgrade deadlock)."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+@asynccontextmanager
+async def atomic():
+    """``async with atomic():`` runs the block in one write transaction (nested blocks join the outer one)."""
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield
+        return
+    async with transaction():
+        yield
+
+
+async def ping() -> bool:
+    """True when the database answers a trivial query."""
+    rows = await engine().run_ddl("SELECT 1 AS ok")
+    return bool(rows)

@@ -1,0 +1,54 @@
+"""The Jinja2 environment: autoescape, gettext, French formats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from portal import i18n
+from portal.core.clock import local
+from portal.settings import ROOT
+
+
+def format_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy, the French way."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def format_datetime(value: datetime | None) -> str:
+    """dd/mm/yyyy à HH:MM, Brussels time."""
+    if value is None:
+        return ""
+    return local(value).strftime("%d/%m/%Y à %H:%M")
+
+
+def format_number(value: float | int | None, digits: int = 0) -> str:
+    """Decimal comma and a thin space between thousands."""
+    if value is None:
+        return ""
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def build_environment() -> Environment:
+    """The one Jinja2 environment of the portal."""
+    env = Environment(
+        loader=FileSystemLoader(str(ROOT / "templates")),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["date_fr"] = format_date
+    env.filters["datetime_fr"] = format_datetime
+    env.filters["number_fr"] = format_number
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.globals["current_language"] = i18n.current_language.get
+    return env

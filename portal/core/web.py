@@ -1,0 +1,191 @@
+"""The web plumbing shared by every domain: who is asking, the permission guard, rendering, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from portal.accounts.identity import CurrentUser
+from portal.accounts.sessions import user_for_token
+from portal.i18n import current_language, pick_language
+from portal.permissions import allowed
+
+SESSION_COOKIE = "portal_session"
+LANG_COOKIE = "portal_lang"
+
+
+class IdentityMiddleware(ASGIMiddleware):
+    """Puts the person behind the session cookie (or None) in ``scope["user"]`` and sets the language."""
+
+    scopes = ("http",)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Resolve the session once per request."""
+        cookies = _cookies(scope)
+        current_language.set(pick_language(cookies.get(LANG_COOKIE)))
+        scope["user"] = None
+        path = scope.get("path", "")
+        if not path.startswith("/static/") and path != "/healthz":
+            token = cookies.get(SESSION_COOKIE)
+            if token:
+                scope["user"] = await user_for_token(token)
+        await next_app(scope, receive, send)
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            result = {}
+            for part in value.decode("latin-1").split(";"):
+                if "=" in part:
+                    key, _, val = part.strip().partition("=")
+                    result[key] = val
+            return result
+    return {}
+
+
+class ChooseProfile(HTTPException):
+    """Raised when a signed-in person has not yet chosen which affiliation to act for."""
+
+    status_code = 409
+
+
+def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Enforce the permission table on every route: closed unless the route says otherwise."""
+    opt = handler.opt
+    if opt.get("public"):
+        return
+    user: CurrentUser | None = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Connexion requise.")
+    if opt.get("signed_in"):
+        return
+    if user.active is None:
+        raise ChooseProfile("Choisissez le profil pour lequel vous agissez.")
+    action = opt.get("permission")
+    if not action or not allowed(user.profile, action):
+        raise PermissionDeniedException("Votre profil ne permet pas cette action.")
+
+
+def current_user(request: Request) -> CurrentUser:
+    """The signed-in person (the guard has made sure there is one)."""
+    user = request.scope.get("user")
+    if user is None:  # pragma: no cover - the guard runs first
+        raise NotAuthorizedException("Connexion requise.")
+    return user
+
+
+def is_htmx(request: Request) -> bool:
+    """True for an htmx request that wants a fragment (a boosted link wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    """Render a full page with the person and the permission helper in its context."""
+    user = request.scope.get("user")
+    return Template(
+        template_name=template,
+        context={"user": user, "can": (user.can if user else (lambda _action: False)), **context},
+        status_code=status_code,
+    )
+
+
+def page_or_fragment(request: Request, template: str, fragment: str, status_code: int = 200, **context: Any) -> Template:
+    """The same data as a full page, or as the fragment htmx swaps in (one partial serves both)."""
+    return page(request, fragment if is_htmx(request) else template, status_code=status_code, **context)
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a change: a 303 for plain forms, an HX-Redirect for htmx."""
+    if request.headers.get("hx-request") == "true":
+        return Response(content=None, status_code=200, headers={"HX-Redirect": url})
+    return Redirect(path=url, status_code=303)
+
+
+# --- errors: French pages, never a stack trace ---------------------------------------------------------------
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return page(request, "errors/error.html", status_code=status, title=title, message=message)
+
+
+def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
+    """Anonymous on a protected page: to the login page, then back."""
+    target = "/login?suivant=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if request.headers.get("hx-request") == "true":
+        return Response(content=None, status_code=401, headers={"HX-Redirect": target})
+    if request.method in {"GET", "HEAD"}:
+        return Redirect(path=target, status_code=303)
+    return _error_page(request, 401, "Connexion requise", "Votre session a expiré. Reconnectez-vous pour continuer.")
+
+
+def choose_profile_handler(request: Request, exc: ChooseProfile) -> Response:
+    """Signed in but no affiliation chosen: to the chooser."""
+    target = "/choisir-profil"
+    if request.headers.get("hx-request") == "true":
+        return Response(content=None, status_code=409, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+def forbidden_handler(request: Request, exc: PermissionDeniedException) -> Response:
+    """403 in French. A failed CSRF check says what to do about it."""
+    if "CSRF" in str(exc.detail):
+        message = (
+            "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page puis recommencez ; "
+            "rien n'a été modifié."
+        )
+    else:
+        message = exc.detail if exc.detail and exc.detail != "Forbidden" else "Vous n'avez pas accès à cette page."
+    return _error_page(request, 403, "Accès refusé", message)
+
+
+def not_found_handler(request: Request, exc: NotFoundException) -> Response:
+    """404 in French."""
+    detail = exc.detail if exc.detail and exc.detail != "Not Found" else "La page demandée n'existe pas."
+    return _error_page(request, 404, "Page introuvable", detail)
+
+
+def validation_handler(request: Request, exc: ValidationException) -> Response:
+    """400 in French: a value of the request is not of the expected form."""
+    return _error_page(request, 400, "Requête invalide",
+                       "Une valeur envoyée n'a pas la forme attendue. Rien n'a été modifié.")
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    """Other HTTP errors in French."""
+    titles = {405: "Méthode non autorisée", 413: "Envoi trop volumineux", 429: "Trop de requêtes"}
+    title = titles.get(exc.status_code, "Erreur")
+    return _error_page(request, exc.status_code, title, "La requête n'a pas pu être traitée. Rien n'a été modifié.")
+
+
+def server_error_handler(request: Request, exc: Exception) -> Response:
+    """500 in French; the details go to the log, not to the person."""
+    request.logger.exception("Erreur interne", exc_info=exc)
+    return _error_page(request, 500, "Erreur interne",
+                       "Une erreur inattendue s'est produite. Elle a été consignée ; réessayez plus tard.")
+
+
+EXCEPTION_HANDLERS = {
+    NotAuthorizedException: not_authorized_handler,
+    ChooseProfile: choose_profile_handler,
+    PermissionDeniedException: forbidden_handler,
+    NotFoundException: not_found_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    500: server_error_handler,
+}

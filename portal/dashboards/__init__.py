@@ -1,0 +1,1 @@
+"""Each profile's landing page, the user guide and the health check."""

@@ -1,0 +1,1 @@
+"""Directory of the education landscape: zones, organising bodies (PO), establishments, implantations, poles."""

@@ -1,0 +1,1 @@
+"""The append-only history of every state change."""

@@ -1,0 +1,88 @@
+"""Recording and reading the history. Every service that changes state calls :func:`record`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from portal.core.clock import now
+from portal.history.tables import HistoryEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: the account and the affiliation acted for (empty for the system itself)."""
+
+    account_id: int | None
+    username: str
+    profile: str = ""
+    establishment_id: int | None = None
+    pole_id: int | None = None
+
+
+SYSTEM = Actor(account_id=None, username="système", profile="")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+async def record(
+    actor: Actor,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    summary: str = "",
+    establishment_id: int | None = None,
+    pole_id: int | None = None,
+) -> None:
+    """Append one event. Scope defaults to the actor's; pass the record's own scope when it differs."""
+    await HistoryEvent.insert(
+        HistoryEvent(
+            at=now(),
+            actor_id=actor.account_id,
+            actor_username=actor.username[:20],
+            profile=actor.profile,
+            establishment_id=establishment_id if establishment_id is not None else actor.establishment_id,
+            pole_id=pole_id if pole_id is not None else actor.pole_id,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            summary=summary[:255],
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+        )
+    )
+
+
+async def events(
+    *, establishment_id: int | None = None, pole_id: int | None = None, everything: bool = False,
+    entity: str | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Events of one scope, newest first, with the total count. ``everything`` is for the Administration."""
+    query = HistoryEvent.select().order_by(HistoryEvent.id, ascending=False)
+    count = HistoryEvent.count()
+    conditions = []
+    if not everything:
+        if establishment_id is not None:
+            conditions.append(HistoryEvent.establishment_id == establishment_id)
+        elif pole_id is not None:
+            conditions.append(HistoryEvent.pole_id == pole_id)
+        else:
+            return [], 0
+    if entity:
+        conditions.append(HistoryEvent.entity == entity)
+    for condition in conditions:
+        query = query.where(condition)
+        count = count.where(condition)
+    rows = await query.limit(limit).offset(offset)
+    return rows, await count

@@ -1,0 +1,1 @@
+"""Messages to users (messages applicatifs, mes messages), the contact form and the mail outbox."""

@@ -1,0 +1,39 @@
+"""Piccolo configuration: the engine (SQLite by default, PostgreSQL when configured) and the app registry."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from portal.settings import settings
+
+
+def _postgres_config(url: str) -> dict:
+    parsed = urlparse(url)
+    return {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username) if parsed.username else "postgres",
+        "password": unquote(parsed.password) if parsed.password else None,
+        "database": parsed.path.lstrip("/") or "portal",
+    }
+
+
+if settings.is_postgres:
+    DB = PostgresEngine(config=_postgres_config(settings.database_url), log_queries=False)
+else:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # A generous busy timeout: concurrent writers queue on SQLite's lock instead of failing.
+    DB = SQLiteEngine(path=str(settings.sqlite_path), timeout=30, check_same_thread=False)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "portal.directory.piccolo_app",
+        "portal.accounts.piccolo_app",
+        "portal.history.piccolo_app",
+        "portal.messaging.piccolo_app",
+    ]
+)
