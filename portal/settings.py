@@ -56,6 +56,7 @@ class Settings:
     contact_address: str = "support@portail.localhost"
     base_url: str = "http://127.0.0.1:8000"
     db_pool_max: int = 20
+    db_pool: bool = True
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,6 +94,7 @@ def load() -> Settings:
         contact_address=os.environ.get("PORTAL_CONTACT_ADDRESS", "support@portail.localhost"),
         base_url=os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
         db_pool_max=int(os.environ.get("PORTAL_DB_POOL_MAX", "20")),
+        db_pool=_bool("PORTAL_DB_POOL", True),
     )
 
 

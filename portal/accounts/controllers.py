@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.enums import RequestEncodingType
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
@@ -36,7 +36,7 @@ class AuthController(Controller):
     """Login, logout and the profile chooser."""
 
     @get("/login", opt={"public": True}, name="login")
-    async def login_page(self, request: Request, suivant: str | None = None) -> Response:
+    async def login_page(self, request: Request, suivant: FromQuery[str | None] = None) -> Response:
         """The login form; someone already signed in goes home."""
         if request.scope.get("user"):
             return Redirect(path="/", status_code=303)
@@ -68,7 +68,7 @@ class AuthController(Controller):
         return response
 
     @get("/choisir-profil", opt={"signed_in": True}, name="choose_profile")
-    async def chooser(self, request: Request, suivant: str | None = None) -> Response:
+    async def chooser(self, request: Request, suivant: FromQuery[str | None] = None) -> Response:
         """The list of one's affiliations, to pick the one to act for."""
         return page(request, "accounts/choose.html", next=_safe_next(suivant), error=None)
 
@@ -98,7 +98,7 @@ class ActivationController(Controller):
     path = "/activation"
 
     @get("/{token:str}", opt={"public": True})
-    async def form(self, request: Request, token: str) -> Response:
+    async def form(self, request: Request, token: FromPath[str]) -> Response:
         """The form to choose one's password, if the link is still valid."""
         account = await services.account_for_activation(token)
         if account is None:
@@ -107,7 +107,7 @@ class ActivationController(Controller):
         return page(request, "accounts/activation.html", account=account, token=token, errors=[])
 
     @post("/{token:str}", opt={"public": True})
-    async def submit(self, request: Request, token: str, data: Form) -> Response:
+    async def submit(self, request: Request, token: FromPath[str], data: Form) -> Response:
         """Set the password, then go to the login page."""
         try:
             account = await services.activate(token, data.get("password", ""), data.get("confirmation", ""))

@@ -36,6 +36,8 @@ async def open_database() -> None:
     """Called when the app starts: WAL on SQLite, the connection pool on PostgreSQL."""
     db = engine()
     if isinstance(db, PostgresEngine):
+        if not settings.db_pool:
+            return
         await db.start_connection_pool(min_size=2, max_size=settings.db_pool_max)
     else:
         prepare_sqlite_file()
@@ -44,7 +46,7 @@ async def open_database() -> None:
 async def close_database() -> None:
     """Called when the app stops."""
     db = engine()
-    if isinstance(db, PostgresEngine):
+    if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
 
 

@@ -1,0 +1,77 @@
+# Portail de l'enseignement qualifiant — `make run` serves it, `make test` checks it. Both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORTAL_PORT ?= 8000
+export PORTAL_PORT
+
+.PHONY: run test setup system-deps python-deps node-deps migrate demo accounts test-unit test-sqlite \
+        test-postgres test-e2e bench bench-seed clean
+
+run: setup migrate demo ## migrate the SQLite database, load the demo once, serve on 127.0.0.1:$(PORTAL_PORT)
+	$(BIN)/portal serve --port $(PORTAL_PORT)
+
+test: setup system-deps node-deps test-unit test-sqlite test-postgres test-e2e ## the whole suite
+
+setup: python-deps
+
+python-deps: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Debian packages: Chromium for the browser tests, Pango for WeasyPrint, fonts for both.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ldconfig -p | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installation des paquets Debian :$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+node-deps: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+migrate: setup
+	$(BIN)/portal migrate
+
+demo: setup
+	$(BIN)/portal demo
+
+accounts: setup
+	@$(BIN)/portal accounts
+
+test-unit: setup
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+test-sqlite: setup
+	@echo "=== Intégration sur SQLite ==="
+	PORTAL_TEST_ENGINE=sqlite $(BIN)/pytest -q -p no:cacheprovider tests/integration
+
+test-postgres: setup
+	@echo "=== Intégration sur PostgreSQL ==="
+	PORTAL_TEST_ENGINE=postgres $(BIN)/pytest -q -p no:cacheprovider tests/integration
+
+test-e2e: setup system-deps node-deps
+	@echo "=== Parcours dans Chromium (Playwright + axe-core) ==="
+	$(BIN)/pytest -q -p no:cacheprovider e2e
+
+bench-seed: setup
+	$(BIN)/portal seed --size large
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules data .pytest_cache
