@@ -7,7 +7,7 @@ PORTAL_PORT ?= 8000
 export PORTAL_PORT
 
 .PHONY: run test setup system-deps python-deps node-deps migrate demo accounts test-unit test-sqlite \
-        test-postgres test-e2e bench bench-seed clean
+        test-postgres test-e2e bench bench-seed clean messages
 
 run: setup migrate demo ## migrate the SQLite database, load the demo once, serve on 127.0.0.1:$(PORTAL_PORT)
 	$(BIN)/portal serve --port $(PORTAL_PORT)
@@ -75,3 +75,12 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) node_modules data .pytest_cache
+
+messages: setup ## extract the strings and update the French and English catalogues
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+	  --project=portal -o portal/locale/messages.pot .
+	for lang in fr en; do \
+	  if [ -f portal/locale/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -l $$lang; \
+	  else $(BIN)/pybabel init -i portal/locale/messages.pot -d portal/locale -l $$lang; fi; \
+	done

@@ -10,11 +10,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from portal.accounts import access_controllers, admin_controllers
 from portal.accounts.controllers import ActivationController, AuthController, MyAccountController
+from portal.benchmark import controllers as benchmark_controllers
 from portal.core.db import close_database, open_database
 from portal.core.templating import build_environment
 from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
 from portal.dashboards.controllers import DashboardController, HealthController
+from portal.history import controllers as history_controllers
+from portal.messaging import controllers as messaging_controllers
 from portal.settings import ROOT, settings
 
 # Each domain's route handlers; a new module adds its controllers here.
@@ -24,6 +28,10 @@ ROUTE_HANDLERS: list = [
     MyAccountController,
     DashboardController,
     HealthController,
+    *admin_controllers.ROUTES,
+    *access_controllers.ROUTES,
+    *messaging_controllers.ROUTES,
+    *history_controllers.ROUTES,
 ]
 
 
@@ -33,6 +41,7 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
+            *(benchmark_controllers.ROUTES if settings.bench_endpoints else []),
             create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
                                        name="static", include_in_schema=False),
         ],

@@ -6,8 +6,8 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from portal.core.sqlite_engine import PooledSQLiteEngine
 from portal.settings import settings
 
 
@@ -27,7 +27,7 @@ if settings.is_postgres:
 else:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A generous busy timeout: concurrent writers queue on SQLite's lock instead of failing.
-    DB = SQLiteEngine(path=str(settings.sqlite_path), timeout=30, check_same_thread=False)
+    DB = PooledSQLiteEngine(path=str(settings.sqlite_path), timeout=30, check_same_thread=False)
 
 APP_REGISTRY = AppRegistry(
     apps=[

@@ -57,6 +57,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     db_pool_max: int = 20
     db_pool: bool = True
+    bench_endpoints: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -95,6 +96,7 @@ def load() -> Settings:
         base_url=os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
         db_pool_max=int(os.environ.get("PORTAL_DB_POOL_MAX", "20")),
         db_pool=_bool("PORTAL_DB_POOL", True),
+        bench_endpoints=_bool("PORTAL_BENCH_ENDPOINTS", False),
     )
 
 

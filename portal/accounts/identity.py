@@ -34,7 +34,7 @@ class AffiliationView:
         if self.establishment_id:
             return f"{self.establishment_name} ({self.establishment_code})" if self.establishment_code else self.establishment_name
         if self.pole_id:
-            return f"Pôle {self.pole_name}"
+            return self.pole_name if self.pole_name.lower().startswith("pôle") else f"Pôle {self.pole_name}"
         if self.organising_body_id:
             return f"PO {self.organising_body_name}"
         return "Fédération Wallonie-Bruxelles"

@@ -37,10 +37,12 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-async def issue_activation(account_id: int, actor: Actor, purpose: str = "activation") -> str:
+async def issue_activation(account_id: int, actor: Actor, purpose: str = "activation",
+                           establishment_id: int | None = None) -> str:
     """Create a one-time token (older unused ones die), mail the link, and return the token.
 
-    The caller runs inside a transaction when it creates the account in the same step.
+    The caller runs inside a transaction when it creates the account in the same step. ``establishment_id``
+    files the mail under that establishment, so that its administrator sees it in the outbox.
     """
     account = await Account.objects().get(Account.id == account_id)
     token = secrets.token_urlsafe(32)
@@ -76,6 +78,7 @@ async def issue_activation(account_id: int, actor: Actor, purpose: str = "activa
                 f"une seule fois) :\n{link}\n\n"
                 "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
             ),
+            establishment_id=establishment_id,
         )
         await record(actor, "account", account_id, "réinitialisation" if purpose == "reset" else "activation envoyée",
                      summary=f"Lien d'activation envoyé à {account.username}")
@@ -160,3 +163,11 @@ async def set_help(user: CurrentUser, enabled: bool) -> None:
                      before={"help": user.help_enabled}, after={"help": enabled},
                      summary="Aide contextuelle " + ("activée" if enabled else "désactivée"))
     user.help_enabled = enabled
+
+
+async def allocate_username(first_name: str, last_name: str) -> str:
+    """A free login name by the ``prenom.nom`` rule (initials, truncation at 20, numeric suffix)."""
+    base = rules.base_username(first_name, last_name)
+    stem = base[: rules.USERNAME_MAX - 3].rstrip(".")
+    rows = await Account.select(Account.username).where(Account.username.like(f"{stem}%"))
+    return rules.unique_username(first_name, last_name, {r["username"] for r in rows})

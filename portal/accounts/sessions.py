@@ -183,9 +183,8 @@ async def choose_affiliation(user: CurrentUser, affiliation_id: int) -> bool:
     return True
 
 
-async def purge_expired_sessions() -> int:
-    """Delete sessions past their expiry; returns how many went."""
-    expired = await UserSession.select(UserSession.id).where(UserSession.expires_at < now())
-    if expired:
-        await UserSession.delete().where(UserSession.expires_at < now())
-    return len(expired)
+async def housekeeping() -> None:
+    """Forget expired sessions and failures too old to count (run at start-up)."""
+    current = now()
+    await UserSession.delete().where(UserSession.expires_at < current)
+    await LoginFailure.delete().where(LoginFailure.at < current - rules.THROTTLE_WINDOW)

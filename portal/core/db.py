@@ -41,6 +41,11 @@ async def open_database() -> None:
         await db.start_connection_pool(min_size=2, max_size=settings.db_pool_max)
     else:
         prepare_sqlite_file()
+        if hasattr(db, "start_reuse"):
+            db.start_reuse()
+    from portal.accounts.sessions import housekeeping  # late import: accounts builds on this module
+
+    await housekeeping()
 
 
 async def close_database() -> None:
@@ -48,6 +53,8 @@ async def close_database() -> None:
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
+    elif hasattr(db, "close_idle"):
+        await db.close_idle()
 
 
 def transaction():

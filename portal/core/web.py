@@ -90,9 +90,13 @@ def current_user(request: Request) -> CurrentUser:
 
 
 def is_htmx(request: Request) -> bool:
-    """True for an htmx request that wants a fragment (a boosted link wants the whole page)."""
+    """True for an htmx request that wants a fragment.
+
+    A boosted link wants the whole page, and so does htmx rebuilding a page from history (Back button).
+    """
     headers = request.headers
-    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+    return (headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+            and headers.get("hx-history-restore-request") != "true")
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal.accounts.access_services import scope_condition
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.directory.tables import Establishment, Pole, PoleSchool
@@ -29,17 +30,10 @@ async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
 
 
 def _access_scope_condition(user: CurrentUser):
-    """Which pending access requests the person may decide on (None: none, True: all)."""
-    active = user.active
-    if active is None:
-        return None
-    if active.profile == Profile.ADMINISTRATION:
-        return True
-    if active.profile in {Profile.DIRECTION, Profile.SCHOOL_ADMIN} and active.establishment_id:
-        return AccessRequest.establishment == active.establishment_id
-    if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
-        return AccessRequest.organising_body == active.organising_body_id
-    return None
+    """Which pending access requests the person may decide on (None: none, True: all): the rule of
+    ``portal.accounts.access_services.may_decide`` as a database condition."""
+    condition = scope_condition(AccessRequest, user.active)
+    return None if condition is False else condition
 
 
 async def pending_access_requests(user: CurrentUser) -> int | None:

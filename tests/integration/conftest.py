@@ -7,42 +7,30 @@ database and drops it at the end. Every test starts from the demo data set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
-import os
+import io
 import re
 
 import pytest
 
+from litestar.testing import AsyncTestClient
+
+from portal.demo import DEMO_PASSWORD, load_demo
 from tests import dbsetup
 
-ENGINE = os.environ.get("PORTAL_TEST_ENGINE", "sqlite")
-_DB = dbsetup.prepare_environment(ENGINE)
 
-from litestar.testing import AsyncTestClient  # noqa: E402
-
-from portal.demo import DEMO_PASSWORD, load_demo  # noqa: E402
-
-
-def pytest_report_header(config):
-    """Say which engine this run uses."""
-    where = _DB.get("database", _DB["data_dir"])
-    return f"portal database engine: {'PostgreSQL' if ENGINE == 'postgres' else 'SQLite'} ({where})"
-
-
-def pytest_sessionstart(session):
-    """Apply the migrations once."""
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database():
+    """Apply the migrations once per run (a fixture, so it also runs when pytest starts from ``tests/``)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from portal.core.db import prepare_sqlite_file
 
     prepare_sqlite_file()
-    result = asyncio.run(run_forwards(app_name="all", migration_id="all"))
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = asyncio.run(run_forwards(app_name="all", migration_id="all"))
     assert result.success, result.message
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """Drop the throwaway database."""
-    dbsetup.drop(_DB)
 
 
 @pytest.fixture
@@ -100,3 +88,14 @@ async def login(client, username: str, password: str = DEMO_PASSWORD, choose: in
         response = await post_form(client, "/choisir-profil", {"affiliation": ids[choose], "next": "/"})
         assert response.status_code == 303
     return response
+
+
+async def queries_for(client, url: str) -> int:
+    """How many SQL statements one GET of ``url`` runs (asserting it succeeds), by Piccolo's query counter."""
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    before = engine.query_id
+    response = await client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return engine.query_id - before
