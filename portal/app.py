@@ -11,7 +11,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal.accounts import access_controllers, admin_controllers
-from portal.accounts.controllers import ActivationController, AuthController, MyAccountController
+from portal.accounts.controllers import (
+    ActivationController,
+    AuthController,
+    MyAccountController,
+)
 from portal.benchmark import controllers as benchmark_controllers
 from portal.core.db import close_database, open_database
 from portal.core.templating import build_environment

@@ -12,7 +12,14 @@ from portal.accounts.passwords import hash_password
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.core.clock import now
 from portal.core.db import atomic
-from portal.directory.tables import Establishment, Implantation, OrganisingBody, Pole, PoleSchool, Zone
+from portal.directory.tables import (
+    Establishment,
+    Implantation,
+    OrganisingBody,
+    Pole,
+    PoleSchool,
+    Zone,
+)
 from portal.history.services import SYSTEM, record
 from portal.messaging.tables import Message
 from portal.permissions import Profile

@@ -11,12 +11,17 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.params import Body, FromPath, FromQuery, Parameter
 
 from portal.accounts import access_services as access
 from portal.accounts.access_services import AccessError, RequestForm
 from portal.core.web import current_user, is_htmx, page, page_or_fragment, redirect
+from portal.directory import services as directory
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PageNumber = Annotated[int, Parameter(query="page", ge=1, le=100_000, required=False)]
@@ -57,7 +62,7 @@ class AccessRequestController(Controller):
     @staticmethod
     async def _form_page(request: Request, form: RequestForm, status_code: int = 200) -> Response:
         return page(request, "accounts/access/request_form.html", status_code=status_code, form=form,
-                    profiles=access.profile_choices(), poles=await access.pole_choices(),
+                    profiles=access.profile_choices(), poles=await directory.pole_choices(),
                     limits=access.MAX_LENGTHS)
 
     @get("/")
@@ -81,16 +86,16 @@ class AccessRequestController(Controller):
     @get("/etablissement")
     async def find_establishment(self, request: Request, establishment_code: FromQuery[str] = "") -> Response:
         """htmx: the establishment a FASE or UAI number names (shown under the field as one types)."""
-        found = await access.find_establishment(establishment_code[:40])
+        found = await directory.find_establishment(establishment_code[:40])
         return page(request, "accounts/access/partials/lookup.html", found=found, what="establishment",
-                    code=access.normalise_code(establishment_code[:40]))
+                    code=directory.normalise_code(establishment_code[:40]))
 
     @get("/pouvoir-organisateur")
     async def find_organising_body(self, request: Request, po_fase: FromQuery[str] = "") -> Response:
         """htmx: the organising body a FASE number names."""
-        found = await access.find_organising_body(po_fase[:40])
+        found = await directory.find_organising_body(po_fase[:40])
         return page(request, "accounts/access/partials/lookup.html", found=found, what="organising_body",
-                    code=access.normalise_code(po_fase[:40]))
+                    code=directory.normalise_code(po_fase[:40]))
 
 
 class AccessDecisionController(Controller):

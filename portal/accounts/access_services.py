@@ -7,7 +7,6 @@ may decide on. Every decision is checked again with :func:`may_decide` on the ro
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +16,13 @@ from portal.accounts.services import EMAIL_RE, allocate_username, issue_activati
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.core.clock import local, now
 from portal.core.db import atomic
-from portal.directory.tables import Establishment, OrganisingBody, Pole
+from portal.directory.services import (
+    establishment_label,
+    find_establishment,
+    find_organising_body,
+    normalise_code,
+)
+from portal.directory.tables import Pole
 from portal.history.services import SYSTEM, record
 from portal.messaging.outbox import send_mail
 from portal.permissions import Profile
@@ -44,8 +49,6 @@ REASON_MAX = 1000
 MAX_PENDING_PER_EMAIL = 5
 DECIDED_SHOWN = 100
 AFFILIATIONS_PER_PAGE = 50
-UAI_RE = re.compile(r"^\d{7}[A-Z]$")
-FASE_RE = re.compile(r"^\d{1,10}$")
 
 
 class AccessError(Exception):
@@ -147,12 +150,6 @@ def deciders_of(profile: Profile) -> str:
 # --- labels -----------------------------------------------------------------------------------------------------
 
 
-def establishment_label(name: str | None, fase: str | None, uai: str | None) -> str:
-    """``Institut technique démo (FASE 99107)``."""
-    code = f"FASE {fase}" if fase else (f"UAI {uai}" if uai else "")
-    return f"{name} ({code})" if code else (name or "")
-
-
 def _scope_label(row: dict) -> str:
     if row.get("establishment"):
         return establishment_label(row.get("establishment.name"), row.get("establishment.fase"),
@@ -200,59 +197,12 @@ def profile_choices() -> list[tuple[str, str, str]]:
     return [(p.value, p.label, p.scope) for p in Profile]
 
 
-async def pole_choices() -> list[dict]:
-    """The poles, by name, for the pole list of the form."""
-    return await Pole.select(Pole.id, Pole.name).order_by(Pole.name)
-
-
 def empty_values(user: CurrentUser | None) -> dict[str, str]:
     """The form's starting values: the signed-in person's identity, else nothing."""
     values = {name: "" for name in MAX_LENGTHS}
     if user is not None:
         values.update(first_name=user.first_name, last_name=user.last_name, email=user.email or "")
     return values
-
-
-def normalise_code(code: str) -> str:
-    """A FASE or UAI number as typed, without spaces, upper case, and without a leading ``FASE``/``UAI``."""
-    code = re.sub(r"\s+", "", code or "").upper()
-    return re.sub(r"^(FASE|UAI)[:°N]*", "", code)
-
-
-async def find_establishment(code: str) -> dict | None:
-    """The establishment with this FASE or UAI number, with its organising body, or None."""
-    code = normalise_code(code)
-    if not code or len(code) > MAX_LENGTHS["establishment_code"]:
-        return None
-    if FASE_RE.match(code):
-        condition = Establishment.fase == code
-    elif UAI_RE.match(code):
-        condition = Establishment.uai == code
-    else:
-        return None
-    rows = await Establishment.select(
-        Establishment.id, Establishment.name, Establishment.fase, Establishment.uai, Establishment.city,
-        Establishment.organising_body, Establishment.organising_body.name,
-    ).where(condition).limit(1)
-    if not rows:
-        return None
-    row = rows[0]
-    row["label"] = establishment_label(row["name"], row["fase"], row["uai"])
-    return row
-
-
-async def find_organising_body(fase: str) -> dict | None:
-    """The organising body with this FASE number, or None."""
-    fase = normalise_code(fase)
-    if not fase or not FASE_RE.match(fase):
-        return None
-    rows = await OrganisingBody.select(OrganisingBody.id, OrganisingBody.name, OrganisingBody.fase).where(
-        OrganisingBody.fase == fase).limit(1)
-    if not rows:
-        return None
-    row = rows[0]
-    row["label"] = f"{row['name']} (FASE {row['fase']})"
-    return row
 
 
 def links_to_account(values: dict[str, str], user: CurrentUser | None) -> bool:

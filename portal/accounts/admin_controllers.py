@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, FromQuery
 
 from portal.accounts import admin_services as admin
 from portal.core import web
+from portal.directory.services import pole_choices
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -119,7 +120,7 @@ class UserAdminController(Controller):
         scope = admin.scope_of(user)
         return web.page(request, NEW_TEMPLATE, status_code=status, form=form or admin.NewAccount(),
                         errors=errors or [], scope=scope, profiles=admin.creatable_profiles(user),
-                        poles=await admin.pole_choices() if scope.everything else [])
+                        poles=await pole_choices() if scope.everything else [])
 
     @get("/nouveau", name="users_new")
     async def new(self, request: Request) -> Response:

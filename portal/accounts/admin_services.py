@@ -19,11 +19,17 @@ from urllib.parse import urlencode
 
 from portal.accounts import rules
 from portal.accounts.identity import AffiliationView, CurrentUser
-from portal.accounts.services import AccountError, allocate_username, email_problem, issue_activation
+from portal.accounts.services import (
+    AccountError,
+    allocate_username,
+    email_problem,
+    issue_activation,
+)
 from portal.accounts.tables import Account, Affiliation
 from portal.core.clock import now
 from portal.core.db import atomic, is_sqlite
-from portal.directory.tables import Establishment, OrganisingBody, Pole
+from portal.directory.services import find_establishment
+from portal.directory.tables import OrganisingBody, Pole
 from portal.history.services import record
 from portal.permissions import Profile
 
@@ -395,11 +401,6 @@ async def _held_elsewhere(scope: Scope, account_id: int) -> bool:
     )
 
 
-async def pole_choices() -> list[dict]:
-    """The poles, for the Administration's creation form."""
-    return await Pole.select(Pole.id, Pole.name).order_by(Pole.name)
-
-
 # --- changes --------------------------------------------------------------------------------------------------
 
 
@@ -450,12 +451,10 @@ async def _target(user: CurrentUser, form: NewAccount) -> tuple[Profile | None, 
         code = form.establishment
         if not code:
             return profile, where, ["Indiquez le numéro FASE ou UAI de l'établissement."]
-        rows = await Establishment.select(Establishment.id).where(
-            (Establishment.fase == code[:20]) | (Establishment.uai == code[:10])
-        ) if len(code) <= 20 else []
-        if not rows:
+        found = await find_establishment(code)
+        if found is None:
             return profile, where, [f"Aucun établissement ne porte le numéro FASE ou UAI « {code[:20]} »."]
-        where["establishment"] = rows[0]["id"]
+        where["establishment"] = found["id"]
     elif profile.scope == "pole":
         if not form.pole.isdigit() or not 0 < int(form.pole) <= ID_MAX or not await Pole.exists().where(
                 Pole.id == int(form.pole)):

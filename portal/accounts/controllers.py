@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, FromPath, FromQuery
-from litestar.enums import RequestEncodingType
 from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from portal.accounts import services, sessions

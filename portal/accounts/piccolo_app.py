@@ -2,7 +2,14 @@
 
 from piccolo.conf.apps import AppConfig
 
-from portal.accounts.tables import AccessRequest, Account, ActivationToken, Affiliation, LoginFailure, UserSession
+from portal.accounts.tables import (
+    AccessRequest,
+    Account,
+    ActivationToken,
+    Affiliation,
+    LoginFailure,
+    UserSession,
+)
 from portal.settings import ROOT
 
 APP_CONFIG = AppConfig(

@@ -43,7 +43,9 @@ async def open_database() -> None:
         prepare_sqlite_file()
         if hasattr(db, "start_reuse"):
             db.start_reuse()
-    from portal.accounts.sessions import housekeeping  # late import: accounts builds on this module
+    from portal.accounts.sessions import (
+        housekeeping,  # late import: accounts builds on this module
+    )
 
     await housekeeping()
 

@@ -2,7 +2,14 @@
 
 from piccolo.conf.apps import AppConfig
 
-from portal.directory.tables import Establishment, Implantation, OrganisingBody, Pole, PoleSchool, Zone
+from portal.directory.tables import (
+    Establishment,
+    Implantation,
+    OrganisingBody,
+    Pole,
+    PoleSchool,
+    Zone,
+)
 from portal.settings import ROOT
 
 APP_CONFIG = AppConfig(

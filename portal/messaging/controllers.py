@@ -16,6 +16,7 @@ from litestar.params import Body, FromPath, FromQuery
 
 from portal.core.web import current_user, is_htmx, page_or_fragment, redirect
 from portal.core.web import page as render
+from portal.directory.services import pole_choices
 from portal.messaging import services
 from portal.settings import settings
 
@@ -42,7 +43,7 @@ class MessagesController(Controller):
                     template: str = "messaging/messages.html"):
         listing = await services.list_messages(page)
         return render(
-            request, template, status_code=status_code, listing=listing, poles=await services.poles(),
+            request, template, status_code=status_code, listing=listing, poles=await pole_choices(),
             errors=errors or [], form=form or {"kind": "applicatif"}, created=created, oob=oob,
             base=query_prefix("/messages"),
         )
@@ -66,7 +67,7 @@ class MessagesController(Controller):
             form = {key: data.get(key, "") for key in ("kind", "subject", "body", "establishment", "pole")}
             if is_htmx(request):
                 response = render(request, "messaging/partials/message_form.html", status_code=400,
-                                  poles=await services.poles(), errors=error.messages, form=form, created=None,
+                                  poles=await pole_choices(), errors=error.messages, form=form, created=None,
                                   oob=False)
                 response.headers["HX-Retarget"] = "#message-form-panel"
                 response.headers["HX-Reswap"] = "outerHTML"

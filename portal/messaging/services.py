@@ -14,7 +14,8 @@ from piccolo.columns.combination import WhereRaw
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import now
 from portal.core.db import atomic
-from portal.directory.tables import Establishment, Pole
+from portal.directory.services import find_establishment
+from portal.directory.tables import Pole
 from portal.history.services import record
 from portal.messaging.outbox import send_mail
 from portal.messaging.tables import Message, OutboxMail
@@ -206,11 +207,6 @@ async def list_messages(page: int = 1, size: int = PAGE_SIZE) -> dict:
     return {"rows": rows, "total": total, "page": page, "pages": pages}
 
 
-async def poles() -> list[dict]:
-    """The poles a message can be sent to, by name."""
-    return await Pole.select(Pole.id, Pole.name).order_by(Pole.name)
-
-
 async def get_message(message_id: int) -> dict | None:
     """One message with its target, or None."""
     if not 0 < message_id <= MAX_ID:
@@ -234,9 +230,7 @@ async def create_message(user: CurrentUser, data: dict) -> int:
     establishment_id = None
     if not draft.errors and draft.kind == "cible":
         if draft.establishment_code:
-            found = await Establishment.select(Establishment.id).where(
-                (Establishment.fase == draft.establishment_code) | (Establishment.uai == draft.establishment_code)
-            ).first()
+            found = await find_establishment(draft.establishment_code)
             if found is None:
                 draft.errors.append(f"Aucun établissement ne porte le numéro FASE ou UAI « {draft.establishment_code} ».")
             else:
