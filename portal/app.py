@@ -22,8 +22,10 @@ from portal.core.templating import build_environment
 from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
 from portal.dashboards.controllers import DashboardController, HealthController
 from portal.history import controllers as history_controllers
+from portal.imports import controllers as import_controllers
 from portal.messaging import controllers as messaging_controllers
 from portal.settings import ROOT, settings
+from portal.uaa import attestation_controllers, encoding_controllers, learner_controllers
 
 # Each domain's route handlers; a new module adds its controllers here.
 ROUTE_HANDLERS: list = [
@@ -36,6 +38,10 @@ ROUTE_HANDLERS: list = [
     *access_controllers.ROUTES,
     *messaging_controllers.ROUTES,
     *history_controllers.ROUTES,
+    *import_controllers.ROUTES,
+    *learner_controllers.ROUTES,
+    *encoding_controllers.ROUTES,
+    *attestation_controllers.ROUTES,
 ]
 
 

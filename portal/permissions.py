@@ -71,6 +71,13 @@ PERMISSIONS: dict[str, frozenset[Profile]] = {
     "outbox.read": frozenset({Profile.SCHOOL_ADMIN, Profile.ADMINISTRATION}),
     "access.request": ALL,
     "access.decide": frozenset({Profile.DIRECTION, Profile.DELEGUE_PO, Profile.SCHOOL_ADMIN, Profile.ADMINISTRATION}),
+    # UAA validation (CEPU). Scope: the establishment acted for; a learner only ever sees their own results.
+    "uaa.search": frozenset({Profile.TEACHER, Profile.DIRECTION, Profile.SCHOOL_ADMIN}),
+    "uaa.encode": frozenset({Profile.TEACHER, Profile.DIRECTION}),
+    "uaa.attestation": frozenset({Profile.TEACHER, Profile.DIRECTION, Profile.SCHOOL_ADMIN}),
+    "uaa.import_learners": frozenset({Profile.SCHOOL_ADMIN, Profile.DIRECTION}),
+    "uaa.own_results": frozenset({Profile.LEARNER}),
+    "directory.import": frozenset({Profile.ADMINISTRATION}),
 }
 
 

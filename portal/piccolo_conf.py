@@ -35,5 +35,7 @@ APP_REGISTRY = AppRegistry(
         "portal.accounts.piccolo_app",
         "portal.history.piccolo_app",
         "portal.messaging.piccolo_app",
+        "portal.documents.piccolo_app",
+        "portal.uaa.piccolo_app",
     ]
 )

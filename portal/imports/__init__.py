@@ -1,0 +1,1 @@
+"""Imports of third-party files: the FWB establishment directory, learners' records (CSV), SIECLE (later)."""

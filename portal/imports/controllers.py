@@ -1,0 +1,3 @@
+"""Routes of this module (being built)."""
+
+ROUTES: list = []

@@ -1,0 +1,1 @@
+"""UAA validation (CPU, CEPU): options, training profiles, UAA, learners, attempts and attestations."""
