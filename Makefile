@@ -67,10 +67,13 @@ test-e2e: setup system-deps node-deps
 	@echo "=== Parcours dans Chromium (Playwright + axe-core) ==="
 	$(BIN)/pytest -q -p no:cacheprovider e2e
 
-bench-seed: setup
-	$(BIN)/portal seed --size large
+bench-seed: setup  # its own folder: the seed refuses a database that already holds the demo
+	PORTAL_DATA_DIR=data/bench $(BIN)/python -m portal.cli migrate
+	PORTAL_DATA_DIR=data/bench $(BIN)/python -m portal.cli seed --size large
 
-bench: setup
+bench: setup ## both engines, large dataset, 16 connections; figures in bench/README.md
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench.run
 
 clean:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from portal.accounts import rules
 from portal.accounts.identity import AffiliationView, CurrentUser, token_digest
@@ -131,39 +131,52 @@ async def active_affiliations(account_id: int) -> list[AffiliationView]:
     return [_view(r) for r in rows]
 
 
+# The identity of every signed-in request in one statement, built once: the session, its account and the
+# account's active affiliations with the names to show (one row per affiliation; LEFT JOINs keep an account
+# without affiliation). Piccolo's query builder costs about 1 ms per joined query; this runs on every request.
+_IDENTITY_SQL = """
+SELECT s.id AS session_id, s.affiliation AS chosen, s.expires_at AS expires_at,
+       a.id AS account_id, a.username AS username, a.first_name AS first_name, a.last_name AS last_name,
+       a.email AS email, a.help_enabled AS help_enabled, a.is_active AS is_active, a.version AS version,
+       f.id AS id, f.profile AS profile, f.establishment AS establishment, f.pole AS pole,
+       f.organising_body AS organising_body,
+       e.name AS "establishment.name", e.fase AS "establishment.fase", e.uai AS "establishment.uai",
+       p.name AS "pole.name", o.name AS "organising_body.name"
+FROM user_session s
+JOIN account a ON a.id = s.account
+LEFT JOIN affiliation f ON f.account = a.id AND f.revoked_at IS NULL
+LEFT JOIN establishment e ON e.id = f.establishment
+LEFT JOIN pole p ON p.id = f.pole
+LEFT JOIN organising_body o ON o.id = f.organising_body
+WHERE s.token_hash = {}
+ORDER BY f.id
+"""
+
+
 async def user_for_token(token: str) -> CurrentUser | None:
-    """The person behind a session cookie, or None when it is unknown or expired."""
+    """The person behind a session cookie, or None when it is unknown or expired (one query)."""
     if not token or len(token) > 100:
         return None
-    rows = await UserSession.select(
-        UserSession.id,
-        UserSession.affiliation,
-        UserSession.expires_at,
-        UserSession.account.id,
-        UserSession.account.username,
-        UserSession.account.first_name,
-        UserSession.account.last_name,
-        UserSession.account.email,
-        UserSession.account.help_enabled,
-        UserSession.account.is_active,
-        UserSession.account.version,
-    ).where(UserSession.token_hash == token_digest(token))
+    rows = await UserSession.raw(_IDENTITY_SQL, token_digest(token))
     if not rows:
         return None
     row = rows[0]
-    if as_aware(row["expires_at"]) <= now() or not row["account.is_active"]:
+    expires_at = row["expires_at"]
+    if isinstance(expires_at, str):  # SQLite hands raw SQL timestamps back as text
+        expires_at = datetime.fromisoformat(expires_at)
+    if as_aware(expires_at) <= now() or not row["is_active"]:
         return None
-    affiliations = await active_affiliations(row["account.id"])
-    active = next((a for a in affiliations if a.id == row["affiliation"]), None)
+    affiliations = [_view(r) for r in rows if r["id"] is not None]
+    active = next((a for a in affiliations if a.id == row["chosen"]), None)
     return CurrentUser(
-        account_id=row["account.id"],
-        session_id=row["id"],
-        username=row["account.username"],
-        first_name=row["account.first_name"],
-        last_name=row["account.last_name"],
-        email=row["account.email"],
-        help_enabled=bool(row["account.help_enabled"]),
-        version=row["account.version"],
+        account_id=row["account_id"],
+        session_id=row["session_id"],
+        username=row["username"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        help_enabled=bool(row["help_enabled"]),
+        version=row["version"],
         affiliations=affiliations,
         active=active,
     )

@@ -35,9 +35,19 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._reuse = True
 
     async def _open(self) -> aiosqlite.Connection:
+        connection = await self.get_connection()
+        return connection
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        """A new connection with the portal's PRAGMAs (transactions use it too).
+
+        ``synchronous=NORMAL`` is safe with WAL (a power cut may lose the last commits, never corrupt the file)
+        and spares every commit a disk sync: about 2 ms per write.
+        """
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
+        await connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",

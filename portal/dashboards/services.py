@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from portal.accounts.access_services import scope_condition
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
+from portal.dashboards import uaa_blocks
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.messaging.tables import Message, OutboxMail
 from portal.permissions import Profile
@@ -14,19 +17,31 @@ POLE_ROLES = {"partenaire": "École partenaire", "partenaire_specifique": "Écol
               "cooperante": "École coopérante"}
 
 
+# Both boxes in one statement, built once: every dashboard shows them (Piccolo's builder costs ~1 ms a query).
+_MESSAGES_SQL = """
+SELECT * FROM (
+  SELECT 'applicatifs' AS box, id, subject, body, created_at, demo FROM message
+  WHERE kind = 'applicatif' ORDER BY created_at DESC, id DESC LIMIT {limit}
+) AS to_all
+UNION ALL
+SELECT * FROM (
+  SELECT 'mes_messages' AS box, id, subject, body, created_at, demo FROM message
+  WHERE kind = 'cible' AND (establishment = {{}} OR pole = {{}}) ORDER BY created_at DESC, id DESC LIMIT {limit}
+) AS mine
+""".format(limit=MESSAGE_LIMIT)
+
+
 async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
     """The two boxes: messages applicatifs (to all) and mes messages (to the establishment or pole acted for)."""
-    columns = (Message.id, Message.subject, Message.body, Message.created_at, Message.demo)
-    to_all = await Message.select(*columns).where(Message.kind == "applicatif").order_by(
-        Message.created_at, ascending=False).limit(MESSAGE_LIMIT)
     active = user.active
-    mine: list[dict] = []
-    if active and (active.establishment_id or active.pole_id):
-        condition = (Message.establishment == active.establishment_id) if active.establishment_id else (
-            Message.pole == active.pole_id)
-        mine = await Message.select(*columns).where((Message.kind == "cible") & condition).order_by(
-            Message.created_at, ascending=False).limit(MESSAGE_LIMIT)
-    return {"applicatifs": to_all, "mes_messages": mine}
+    establishment_id = active.establishment_id if active else None
+    pole_id = active.pole_id if active else None
+    # -1 never matches an id: a person acting for neither gets no targeted message.
+    rows = await Message.raw(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
+    boxes: dict[str, list[dict]] = {"applicatifs": [], "mes_messages": []}
+    for row in rows:
+        boxes[row.pop("box")].append(row)
+    return boxes
 
 
 def _access_scope_condition(user: CurrentUser):
@@ -80,6 +95,32 @@ async def establishment_poles(establishment_id: int) -> list[dict]:
         for r in rows]
 
 
+_COUNTS_SQL = """
+SELECT (SELECT COUNT(*) FROM message) AS message_count, (SELECT COUNT(*) FROM outbox_mail) AS outbox_count,
+       (SELECT COUNT(*) FROM account WHERE hidden = {}) AS account_count,
+       (SELECT COUNT(*) FROM establishment) AS establishment_count
+"""
+COUNTS_TTL = 60.0
+_counts_cache: dict[str, tuple[float, dict]] = {}
+
+
+def clear_caches() -> None:
+    """Forget cached counters (tests start each from a fresh database)."""
+    _counts_cache.clear()
+
+
+async def portal_counts() -> dict[str, int]:
+    """The Administration's portal-wide counters. They scan whole tables, so a process keeps them a minute:
+    an approximate count a minute old is fine for a dashboard."""
+    cached = _counts_cache.get("counts")
+    if cached and time.monotonic() - cached[0] < COUNTS_TTL:
+        return cached[1]
+    rows = await Account.raw(_COUNTS_SQL, False)
+    counts = {key: int(value) for key, value in rows[0].items()}
+    _counts_cache["counts"] = (time.monotonic(), counts)
+    return counts
+
+
 async def blocks_for(user: CurrentUser) -> dict:
     """The profile-specific blocks of the dashboard."""
     active = user.active
@@ -93,14 +134,16 @@ async def blocks_for(user: CurrentUser) -> dict:
         blocks["accounts_by_profile"] = await establishment_accounts(active.establishment_id)
         blocks["outbox_count"] = await OutboxMail.count().where(OutboxMail.establishment == active.establishment_id)
     if active.profile == Profile.ADMINISTRATION:
-        blocks["message_count"] = await Message.count()
-        blocks["outbox_count"] = await OutboxMail.count()
-        blocks["account_count"] = await Account.count().where(Account.hidden == False)  # noqa: E712
-        blocks["establishment_count"] = await Establishment.count()
+        blocks.update(await portal_counts())
     if active.profile == Profile.COORDINATOR and active.pole_id:
         blocks["pole_schools"] = await pole_schools(active.pole_id)
     if active.profile == Profile.DIRECTION and active.establishment_id:
         blocks["poles"] = await establishment_poles(active.establishment_id)
+        blocks["cpu"] = await uaa_blocks.cpu_indicators(active.establishment_id)
+    if active.profile == Profile.TEACHER and active.establishment_id:
+        blocks["to_encode"] = await uaa_blocks.learners_to_encode(active.establishment_id)
+    if active.profile == Profile.LEARNER:
+        blocks["own_results"] = await uaa_blocks.own_results(user.account_id)
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
         blocks["po_establishments"] = await Establishment.select(Establishment.name, Establishment.fase).where(
             Establishment.organising_body == active.organising_body_id).order_by(Establishment.name).limit(50)

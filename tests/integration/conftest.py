@@ -41,7 +41,10 @@ def anyio_backend():
 @pytest.fixture
 async def demo():
     """A database holding exactly the demo data."""
+    from portal.dashboards.services import clear_caches
+
     await dbsetup.reset_tables()
+    clear_caches()
     await load_demo()
 
 

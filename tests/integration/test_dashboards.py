@@ -30,8 +30,8 @@ async def test_dashboard_queries_do_not_grow_with_the_data(client, username):
     before = await queries_for(client, "/tableau-de-bord")
     await _add_messages(30)
     after = await queries_for(client, "/tableau-de-bord")
-    assert after == before
-    assert before <= 12
+    assert after <= before  # the Administration's counters are cached after the first view
+    assert before <= 10
 
 
 async def test_targeted_messages_reach_only_their_establishment(client):

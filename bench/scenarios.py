@@ -1,0 +1,75 @@
+"""The named scenarios of the load runner and the accounts they sign in with. No database, no settings here.
+
+A later module adds its own scenarios (e.g. ``uaa-encode``) to :data:`SCENARIOS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.accounts.rules import base_username
+from portal.permissions import Profile
+
+DASHBOARD_P95_TARGET_MS = 30.0
+
+#: The accounts the scenarios sign in with; ``bench.seed`` creates them with this password (hashed once).
+BENCH_PASSWORD = "Bench-Portail-2026"
+BENCH_PEOPLE: dict[Profile, tuple[str, str]] = {
+    Profile.TEACHER: ("Bench", "Enseignant"),
+    Profile.LEARNER: ("Bench", "Apprenant"),
+    Profile.DIRECTION: ("Bench", "Direction"),
+    Profile.SCHOOL_ADMIN: ("Bench", "Gestion"),
+    Profile.DDFTP: ("Bench", "Ddftp"),
+    Profile.COORDINATOR: ("Bench", "Coordination"),
+    Profile.DELEGUE_PO: ("Bench", "Delegue"),
+    Profile.ADMINISTRATION: ("Bench", "Administration"),
+}
+BENCH_USERNAMES: dict[Profile, str] = {p: base_username(first, last) for p, (first, last) in BENCH_PEOPLE.items()}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One request repeated under load, as one benchmark account."""
+
+    name: str
+    path: str
+    profile: Profile  # the benchmark account (bench.seed.BENCH_USERNAMES) that signs in
+    expect: str  # text the answer must contain (checked before and after the load)
+    method: str = "GET"
+    body: str = ""
+    content_type: str = ""
+    sessions: int = 1  # distinct sessions the requests rotate over (0: one per connection)
+    target_p95_ms: float | None = None
+    description: str = ""
+
+
+BASELINE = Scenario(
+    name="baseline", path="/bench/baseline", profile=Profile.TEACHER, method="POST", expect='id="bench-baseline"',
+    sessions=0, description="POST /bench/baseline : session (2 requêtes) + 1 UPDATE + fragment minuscule",
+)
+
+SCENARIOS: list[Scenario] = [
+    BASELINE,
+    Scenario(name="dashboard-teacher", path="/tableau-de-bord", profile=Profile.TEACHER, expect="Tableau de bord",
+             target_p95_ms=DASHBOARD_P95_TARGET_MS, description="tableau de bord, enseignant (la plus grande école)"),
+    Scenario(name="dashboard-direction", path="/tableau-de-bord", profile=Profile.DIRECTION,
+             expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
+             description="tableau de bord, direction d'une école siège membre d'autres pôles"),
+    Scenario(name="dashboard-administration", path="/tableau-de-bord", profile=Profile.ADMINISTRATION,
+             expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
+             description="tableau de bord, Administration (compteurs sur toute la base)"),
+    Scenario(name="dashboard-coordinator", path="/tableau-de-bord", profile=Profile.COORDINATOR,
+             expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
+             description="tableau de bord, coordonnateur du plus grand pôle"),
+]
+
+
+def by_name(names: list[str] | None) -> list[Scenario]:
+    """The scenarios asked for, the baseline always first (every figure is quoted against it)."""
+    if not names:
+        return list(SCENARIOS)
+    known = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"Scénario inconnu : {', '.join(unknown)} (connus : {', '.join(known)})")
+    return [BASELINE] + [known[n] for n in names if n != BASELINE.name]
