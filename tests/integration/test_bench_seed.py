@@ -139,3 +139,19 @@ async def test_baseline_endpoint_does_one_update_and_renders_a_fragment(seeded, 
     monkeypatch.setattr(portal.app, "settings", dataclasses.replace(portal.app.settings, bench_endpoints=False))
     async with AsyncTestClient(app=portal.app.create_app(), base_url="http://testserver.local") as client:
         assert (await client.post("/bench/baseline")).status_code in {403, 404, 405}
+
+
+async def test_uaa_attempts_of_the_seed_keep_the_rules(seeded):
+    from collections import defaultdict
+
+    from portal.uaa.rules import AttemptState, problems
+    from portal.uaa.tables import Attempt, Learner
+
+    assert await Learner.count() > 0
+    rows = await Attempt.select(Attempt.learner, Attempt.uaa, Attempt.sequence, Attempt.status, Attempt.presented_on)
+    assert len(rows) >= 500
+    sequences = defaultdict(list)
+    for row in rows:
+        sequences[(row["learner"], row["uaa"])].append(AttemptState(row["sequence"], row["status"], row["presented_on"]))
+    assert all(problems(states) == [] for states in sequences.values())
+    assert {row["status"] for row in rows} == {"a_encoder", "reussite", "echec"}
