@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: base URL of each live server → its data folder (journeys that prepare rows in its database read it)
+SERVER_DATA_DIRS: dict[str, str] = {}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -59,11 +63,18 @@ def server():
     else:
         process.terminate()
         raise RuntimeError("le serveur de test n'a pas démarré : " + (Path(data_dir) / "server.log").read_text())
+    SERVER_DATA_DIRS[base_url] = data_dir
     yield base_url
     process.terminate()
     process.wait(timeout=10)
     log.close()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server_data_dir(server) -> str:
+    """The live server's data folder (to prepare rows a journey needs in its database)."""
+    return SERVER_DATA_DIRS[server]
 
 
 @pytest.fixture(scope="session")

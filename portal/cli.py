@@ -1,4 +1,5 @@
-"""The ``portal`` command: migrate, load the demo, print the demo accounts, seed benchmarks, serve."""
+"""The ``portal`` command: migrate, load the demo, print the demo accounts, import the FWB directory, load the UAA
+reference data, seed benchmarks, serve."""
 
 from __future__ import annotations
 
@@ -36,13 +37,43 @@ def _accounts() -> None:
                               "note": person.note}, ensure_ascii=False))
 
 
+def _import_fwb(args: argparse.Namespace) -> None:
+    from portal.imports.fwb import DEFAULT_PATH, import_file
+
+    report = asyncio.run(import_file(args.path or DEFAULT_PATH))
+    print(report.summary())
+    for rejection in report.rejected:
+        print(f"ligne {rejection.line} : {rejection.reason}", file=sys.stderr)
+    if report.notes:
+        print(f"{len(report.notes)} remarque(s) : implantations partagées entre établissements.")
+    if not report.ok:
+        raise SystemExit(1)
+    print(f"Durée : {report.seconds:.1f} s.")
+
+
+def _load_reference(args: argparse.Namespace) -> None:
+    from portal.uaa.reference import ReferenceDataError, load_reference
+
+    try:
+        report = asyncio.run(load_reference(args.path))
+    except ReferenceDataError as error:
+        for message in error.messages:
+            print(message, file=sys.stderr)
+        raise SystemExit(1) from None
+    for kind, label in (("options", "options"), ("profiles", "profils de formation"), ("uaa", "UAA")):
+        counts = report[kind]
+        print(f"{label} : {counts['created']} créé(s), {counts['updated']} mis à jour, {counts['unchanged']} inchangé(s)")
+    for warning in report["warnings"]:
+        print(f"attention — {warning}")
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from portal.settings import settings
 
     uvicorn.run("portal.app:app", host=args.host or settings.host, port=args.port or settings.port,
-                workers=args.workers, log_level="warning" if args.quiet else "info", access_log=not args.quiet)
+                workers=args.workers or settings.workers, log_level="warning" if args.quiet else "info", access_log=not args.quiet)
 
 
 def _seed(args: argparse.Namespace) -> None:
@@ -58,10 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="appliquer les migrations")
     sub.add_parser("demo", help="charger les données de démonstration (une seule fois)")
     sub.add_parser("accounts", help="lister les comptes de démonstration (JSON, une ligne par compte)")
+    import_fwb = sub.add_parser("import-fwb", help="importer l'annuaire des établissements FWB (CSV ou CSV.gz)")
+    import_fwb.add_argument("path", nargs="?", help="fichier à importer (défaut : ../shared/data/fwb/Cartographie-Ecoles-FWB.csv.gz)")
+    reference = sub.add_parser("load-reference", help="charger le référentiel des UAA (options, profils, UAA)")
+    reference.add_argument("path", nargs="?", help="fichier TOML (défaut : portal/uaa/reference/uaa.toml)")
     serve = sub.add_parser("serve", help="servir le portail")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=None, help="processus (défaut : PORTAL_WORKERS, sinon 1)")
     serve.add_argument("--quiet", action="store_true")
     seed = sub.add_parser("seed", help="générer un jeu de données réaliste pour les mesures")
     seed.add_argument("--size", choices=["small", "large"], default="large")
@@ -72,6 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         _demo()
     elif args.command == "accounts":
         _accounts()
+    elif args.command == "import-fwb":
+        _import_fwb(args)
+    elif args.command == "load-reference":
+        _load_reference(args)
     elif args.command == "serve":
         _serve(args)
     elif args.command == "seed":

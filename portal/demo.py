@@ -74,7 +74,10 @@ async def _insert(row) -> int:
 
 async def load_demo() -> bool:
     """Load the demo set once; returns False when it was already there."""
+    from portal.uaa.demo import load_uaa_demo  # the UAA part of the demo: option 2115, learners, attempts
+
     if await demo_loaded():
+        await load_uaa_demo()  # a database from before the UAA module gets its part (idempotent)
         return False
     current = now()
     async with atomic():
@@ -143,4 +146,5 @@ async def load_demo() -> bool:
                                     organising_body=po["po_third"], motivation="Nouvelle enseignante de l'option 2115 (démo).",
                                     created_at=current))
         await record(SYSTEM, "demo", None, "chargement", summary="Données de démonstration chargées")
+    await load_uaa_demo()
     return True

@@ -58,6 +58,7 @@ class Settings:
     db_pool_max: int = 20
     db_pool: bool = True
     bench_endpoints: bool = False
+    workers: int = 1
     extra: dict = field(default_factory=dict)
 
     @property
@@ -97,6 +98,7 @@ def load() -> Settings:
         db_pool_max=int(os.environ.get("PORTAL_DB_POOL_MAX", "20")),
         db_pool=_bool("PORTAL_DB_POOL", True),
         bench_endpoints=_bool("PORTAL_BENCH_ENDPOINTS", False),
+        workers=max(1, int(os.environ.get("PORTAL_WORKERS", "1"))),
     )
 
 

@@ -16,7 +16,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.params import Body, FromPath, FromQuery, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 
 from portal.accounts import access_services as access
 from portal.accounts.access_services import AccessError, RequestForm
@@ -24,7 +24,7 @@ from portal.core.web import current_user, is_htmx, page, page_or_fragment, redir
 from portal.directory import services as directory
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-PageNumber = Annotated[int, Parameter(query="page", ge=1, le=100_000, required=False)]
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=100_000, required=False)]
 
 LIST_TEMPLATE = "accounts/access/list.html"
 ROW_TEMPLATE = "accounts/access/partials/request_row.html"

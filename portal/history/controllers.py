@@ -28,6 +28,11 @@ VALUE_SHORT = 160
 
 #: French names of the entities recorded so far; an unknown entity shows its code.
 ENTITY_LABELS = {
+    "directory_import": "Import de l'annuaire",
+    "uaa_reference": "Référentiel UAA",
+    "uaa_attempt": "Présentation d'UAA",
+    "learner": "Élève",
+    "attestation": "Attestation",
     "account": "Compte",
     "affiliation": "Affiliation",
     "access_request": "Demande d'accès",

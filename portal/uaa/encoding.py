@@ -1,0 +1,656 @@
+"""A learner's UAA list and the encoding of attempts in the row (SPEC §5, CEPU guide §2.3–2.6, §3.2–3.3).
+
+Reading: :func:`learner_page` gives the learner's header and one page of attempts (criteria: hide failures, hide
+successes, a text on the UAA code or label, rows per page, page) in two queries whatever the number of attempts;
+:func:`own_results` gives a learner their own attempts. Scope: a person acting for the learner's current
+establishment sees and (with ``uaa.encode``) edits every attempt; an establishment that encoded attempts of the
+learner before a change of school still reads those attempts, and only those. Anything else is
+:class:`LearnerNotFound` (a 404: nothing leaks).
+
+Writing: :func:`save_attempt` applies :func:`portal.uaa.rules.plan_save` to the attempts of one learner and one
+UAA in one transaction: version check, update of the row, new pending row or removed pending rows, revocation of
+the attestation of a corrected success, one history event with the before and after. No Litestar import here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from portal.accounts.identity import CurrentUser
+from portal.core.clock import local, now
+from portal.core.db import atomic, is_sqlite
+from portal.history.services import record
+from portal.uaa.rules import (
+    ENCODED,
+    FAILURE,
+    PENDING,
+    STATUS_LABELS,
+    SUCCESS,
+    AttemptState,
+    RuleError,
+    plan_save,
+    problems,
+)
+from portal.uaa.tables import Attempt, Learner
+
+PER_PAGE_CHOICES = (10, 25, 50, 100)
+DEFAULT_PER_PAGE = 10
+QUERY_MAX = 100
+ID_MAX = 2**31 - 1
+HISTORY_ENTITY = "uaa_attempt"
+
+STALE_MESSAGE = (
+    "Cette ligne a été modifiée par quelqu'un d'autre entre-temps : votre enregistrement n'a pas été effectué. "
+    "La ligne montre maintenant la version actuelle ; recommencez si nécessaire."
+)
+GONE_MESSAGE = (
+    "Cette présentation a été modifiée ou supprimée par quelqu'un d'autre entre-temps : votre enregistrement n'a "
+    "pas été effectué. Les lignes de l'UAA montrent maintenant leur état actuel."
+)
+BAD_FORM_MESSAGE = "Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."
+BAD_DATE_MESSAGE = "La date de présentation n'est pas valide : indiquez-la au format jj/mm/aaaa."
+READ_ONLY_MESSAGE = "Ces présentations ne peuvent être modifiées que par l'établissement actuel de l'élève."
+STATUS_ICONS = {PENDING: "✎", SUCCESS: "✔", FAILURE: "✘"}
+
+
+class LearnerNotFound(Exception):
+    """The learner or attempt does not exist, or lies outside the person's scope (shown as a 404)."""
+
+
+class EncodingError(Exception):
+    """A save refused with a French message (status 400); ``rows`` is the UAA's current state, when known."""
+
+    status_code = 400
+
+    def __init__(self, message: str, rows: list[AttemptRow] | None = None, attempt_id: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.rows = rows or []
+        self.attempt_id = attempt_id
+
+
+class StaleAttempt(EncodingError):
+    """The row was saved by someone else since the form was shown (status 409). Nothing changed."""
+
+    status_code = 409
+
+
+def today() -> date:
+    """Today in Brussels: the last day a presentation may carry."""
+    return local(now()).date()
+
+
+# --- criteria of the list (kept in the URL) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the list shows: hide failures, hide successes, a text on code or label, rows per page, page."""
+
+    hide_failures: bool = False
+    hide_successes: bool = False
+    q: str = ""
+    per_page: int = DEFAULT_PER_PAGE
+    page: int = 1
+
+    def query_string(self, page: int | None = None, with_page: bool = True) -> str:
+        """The URL query reproducing these criteria (defaults left out; ``page`` overrides the page)."""
+        params: list[tuple[str, str]] = []
+        if self.hide_failures:
+            params.append(("masquer_echec", "1"))
+        if self.hide_successes:
+            params.append(("masquer_reussite", "1"))
+        if self.q:
+            params.append(("q", self.q))
+        if self.per_page != DEFAULT_PER_PAGE:
+            params.append(("afficher", str(self.per_page)))
+        number = self.page if page is None else page
+        if with_page and number > 1:
+            params.append(("page", str(number)))
+        return urlencode(params)
+
+    def url(self, path: str, page: int | None = None) -> str:
+        """``path`` with these criteria."""
+        query = self.query_string(page)
+        return path + (f"?{query}" if query else "")
+
+    def pager_base(self, path: str) -> str:
+        """``path?criteria&`` for the shared pager partial (it appends ``page=N``)."""
+        query = self.query_string(with_page=False)
+        return f"{path}?{query}&" if query else f"{path}?"
+
+    def shows(self, status: str) -> bool:
+        """True when a row of ``status`` passes the two check boxes (rows to encode always show)."""
+        if status == FAILURE:
+            return not self.hide_failures
+        if status == SUCCESS:
+            return not self.hide_successes
+        return True
+
+
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in {"1", "on", "oui", "true"}
+
+
+def _positive(raw: str | None, default: int, maximum: int = 999_999) -> int:
+    raw = (raw or "").strip()
+    if not raw.isdigit() or len(raw) > 6:
+        return default
+    return min(max(1, int(raw)), maximum)
+
+
+def parse_criteria(hide_failures: str | None = None, hide_successes: str | None = None, q: str | None = None,
+                   per_page: str | None = None, page: str | None = None) -> Criteria:
+    """Read the list criteria leniently: unknown values fall back to the defaults, a long text is cut."""
+    size = _positive(per_page, DEFAULT_PER_PAGE)
+    return Criteria(
+        hide_failures=_flag(hide_failures), hide_successes=_flag(hide_successes),
+        q=" ".join((q or "").split())[:QUERY_MAX],
+        per_page=size if size in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
+        page=_positive(page, 1),
+    )
+
+
+def criteria_from_url(url: str | None) -> Criteria:
+    """The criteria carried by a list URL (the ``retour`` field of a row form)."""
+    values = dict(parse_qsl(urlsplit(url or "").query))
+    return parse_criteria(values.get("masquer_echec"), values.get("masquer_reussite"), values.get("q"),
+                          values.get("afficher"), values.get("page"))
+
+
+def learner_path(learner_id: int) -> str:
+    """The URL of a learner's UAA list."""
+    return f"/uaa/eleves/{learner_id}"
+
+
+def safe_back(target: str | None, learner_id: int) -> str:
+    """Where a plain form returns: the learner's list with its criteria, never another site."""
+    path = learner_path(learner_id)
+    if target and (target == path or target.startswith(path + "?")) and "\\" not in target and "//" not in target:
+        return target
+    return path
+
+
+# --- what the screens show -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LearnerHeader:
+    """The identity shown above the list."""
+
+    id: int
+    last_name: str
+    first_name: str
+    cf_number: str
+    birth_date: date | None
+    study_year: str
+    establishment_id: int
+    establishment_name: str
+    establishment_code: str
+    implantation: str
+    option: str
+
+    @property
+    def full_name(self) -> str:
+        """First name and name."""
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass
+class AttemptRow:
+    """One attempt as the list shows it."""
+
+    id: int
+    learner_id: int
+    uaa_id: int
+    uaa_code: str
+    uaa_label: str
+    profile_label: str
+    sequence: int
+    status: str
+    presented_on: date | None
+    version: int
+    establishment_id: int | None = None
+    editable: bool = False
+    min_date: date | None = None  # date of the previous encoded attempt: the earliest date this one may carry
+
+    @property
+    def status_label(self) -> str:
+        """A encoder, Réussite or Echec."""
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def status_icon(self) -> str:
+        """A symbol shown next to the word (never alone, never colour alone)."""
+        return STATUS_ICONS.get(self.status, "")
+
+    @property
+    def state(self) -> AttemptState:
+        """What the rules need."""
+        return AttemptState(self.sequence, self.status, self.presented_on)
+
+
+@dataclass
+class Group:
+    """The rows of one UAA shown together (swapped as one ``<tbody>`` after a save)."""
+
+    uaa_id: int
+    rows: list[AttemptRow] = field(default_factory=list)
+
+
+@dataclass
+class Listing:
+    """One page of a learner's attempts."""
+
+    rows: list[AttemptRow]
+    total: int
+    criteria: Criteria
+    pages: int
+    first: int  # 1-based index of the first row shown (0 when nothing is shown)
+    last: int
+    unfiltered: int  # attempts before the filters
+
+    @property
+    def page(self) -> int:
+        """The page shown (what the shared pager partial reads)."""
+        return self.criteria.page
+
+    @property
+    def groups(self) -> list[Group]:
+        """The rows of the page grouped by UAA, in order."""
+        return group_rows(self.rows)
+
+
+@dataclass
+class LearnerPage:
+    """What ``/uaa/eleves/{id}`` shows."""
+
+    learner: LearnerHeader
+    listing: Listing
+    editable: bool  # the person may encode (current establishment and ``uaa.encode``)
+    read_only_reason: str = ""  # why nothing can be edited, when the person reads a former school's attempts
+
+
+def group_rows(rows: list[AttemptRow]) -> list[Group]:
+    """Consecutive rows of the same UAA as groups."""
+    groups: list[Group] = []
+    for row in rows:
+        if not groups or groups[-1].uaa_id != row.uaa_id:
+            groups.append(Group(uaa_id=row.uaa_id))
+        groups[-1].rows.append(row)
+    return groups
+
+
+def mark_editable(rows: list[AttemptRow]) -> None:
+    """Set ``editable`` and ``min_date`` the way :func:`plan_save` sees a UAA's sequence.
+
+    A row may be saved when no later attempt of its UAA is encoded: the last encoded attempt and the row to
+    encode after it. ``rows`` must hold every attempt of the UAA concerned.
+    """
+    by_uaa: dict[int, list[AttemptRow]] = {}
+    for row in rows:
+        by_uaa.setdefault(row.uaa_id, []).append(row)
+    for attempts in by_uaa.values():
+        attempts.sort(key=lambda r: r.sequence)
+        encoded_after = False
+        for row in reversed(attempts):
+            row.editable = not encoded_after
+            if row.status in ENCODED:
+                encoded_after = True
+        previous: date | None = None
+        for row in attempts:
+            row.min_date = previous
+            if row.status in ENCODED and row.presented_on:
+                previous = row.presented_on
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for the text filter."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def apply_filters(rows: list[AttemptRow], criteria: Criteria) -> list[AttemptRow]:
+    """The rows passing the check boxes and the text (every word in the UAA code or label)."""
+    words = _fold(criteria.q).split()
+    result = []
+    for row in rows:
+        if not criteria.shows(row.status):
+            continue
+        if words:
+            haystack = _fold(f"{row.uaa_code} {row.uaa_label}")
+            if not all(word in haystack for word in words):
+                continue
+        result.append(row)
+    return result
+
+
+def paginate(rows: list[AttemptRow], criteria: Criteria) -> Listing:
+    """One page of the filtered rows (a page number past the end shows the last page)."""
+    filtered = apply_filters(rows, criteria)
+    total = len(filtered)
+    pages = max(1, -(-total // criteria.per_page))
+    criteria = replace(criteria, page=min(criteria.page, pages))
+    start = (criteria.page - 1) * criteria.per_page
+    shown = filtered[start:start + criteria.per_page]
+    return Listing(rows=shown, total=total, criteria=criteria, pages=pages, first=start + 1 if shown else 0,
+                   last=start + len(shown), unfiltered=len(rows))
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+_HEADER_COLUMNS = (
+    Learner.id, Learner.last_name, Learner.first_name, Learner.cf_number, Learner.birth_date, Learner.study_year,
+    Learner.establishment, Learner.establishment.name, Learner.establishment.fase, Learner.establishment.uai,
+    Learner.implantation.name, Learner.option.code, Learner.option.label,
+)
+
+_ROW_COLUMNS = (
+    Attempt.id, Attempt.learner, Attempt.uaa, Attempt.sequence, Attempt.status, Attempt.presented_on,
+    Attempt.version, Attempt.establishment, Attempt.uaa.code, Attempt.uaa.label, Attempt.uaa.profile.short_label,
+)
+
+
+def _header(data: dict) -> LearnerHeader:
+    fase, uai = data.get("establishment.fase"), data.get("establishment.uai")
+    code, label = data.get("option.code") or "", data.get("option.label") or ""
+    return LearnerHeader(
+        id=data["id"], last_name=data["last_name"], first_name=data["first_name"], cf_number=data["cf_number"],
+        birth_date=data["birth_date"], study_year=data["study_year"] or "",
+        establishment_id=data["establishment"], establishment_name=data.get("establishment.name") or "",
+        establishment_code=f"FASE {fase}" if fase else (f"UAI {uai}" if uai else ""),
+        implantation=data.get("implantation.name") or "",
+        option=f"{code} — {label}" if code and label else (code or label),
+    )
+
+
+def _row(data: dict) -> AttemptRow:
+    return AttemptRow(
+        id=data["id"], learner_id=data["learner"], uaa_id=data["uaa"], uaa_code=data.get("uaa.code") or "",
+        uaa_label=data.get("uaa.label") or "", profile_label=data.get("uaa.profile.short_label") or "",
+        sequence=data["sequence"], status=data["status"], presented_on=data["presented_on"],
+        version=data["version"], establishment_id=data["establishment"],
+    )
+
+
+def _ordered(query):
+    """Attempts in the list's order: UAA position (then code), then presentation number."""
+    return query.order_by(Attempt.uaa.position, Attempt.uaa.code, Attempt.uaa, Attempt.sequence)
+
+
+def _acting_for(user: CurrentUser) -> int:
+    """The establishment the person acts for; none means no learner is in scope."""
+    establishment_id = user.active.establishment_id if user.active else None
+    if not establishment_id:
+        raise LearnerNotFound("aucun établissement")
+    return establishment_id
+
+
+async def learner_page(user: CurrentUser, learner_id: int, criteria: Criteria) -> LearnerPage:
+    """The header and one page of a learner's attempts, in two queries whatever the number of attempts.
+
+    Raises :class:`LearnerNotFound` when the learner is neither of the establishment acted for nor one whose
+    attempts it encoded before a change of school.
+    """
+    if not 0 < learner_id <= ID_MAX:
+        raise LearnerNotFound(learner_id)
+    school = _acting_for(user)
+    former = Attempt.select(Attempt.learner).where((Attempt.learner == learner_id) & (Attempt.establishment == school))
+    found = await Learner.select(*_HEADER_COLUMNS).where(
+        (Learner.id == learner_id) & ((Learner.establishment == school) | Learner.id.is_in(former))
+    )
+    if not found:
+        raise LearnerNotFound(learner_id)
+    header = _header(found[0])
+    current = header.establishment_id == school
+    query = Attempt.select(*_ROW_COLUMNS).where(Attempt.learner == learner_id)
+    if not current:
+        query = query.where(Attempt.establishment == school)
+    rows = [_row(d) for d in await _ordered(query)]
+    editable = current and user.can("uaa.encode")
+    if editable:
+        mark_editable(rows)
+    reason = "" if current else (
+        "Cet élève a changé d'établissement : vous consultez les présentations encodées par votre établissement, "
+        "sans pouvoir les modifier.")
+    return LearnerPage(learner=header, listing=paginate(rows, criteria), editable=editable, read_only_reason=reason)
+
+
+@dataclass
+class OwnResults:
+    """What ``/uaa/mes-resultats`` shows: the learner records linked to the account and their attempts."""
+
+    learners: list[LearnerHeader]
+    listing: Listing
+
+
+async def own_results(user: CurrentUser, criteria: Criteria) -> OwnResults:
+    """The attempts of the learner records linked to the person's account (two queries), read-only."""
+    learners = await Learner.select(*_HEADER_COLUMNS).where(Learner.account == user.account_id).order_by(Learner.id)
+    rows: list[AttemptRow] = []
+    if learners:
+        query = Attempt.select(*_ROW_COLUMNS).where(Attempt.learner.is_in([d["id"] for d in learners]))
+        rows = [_row(d) for d in await _ordered(query)]
+    return OwnResults(learners=[_header(d) for d in learners], listing=paginate(rows, criteria))
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+
+_DATE_FR = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_date(raw: str | None) -> date | None:
+    """A date from the form: ``aaaa-mm-jj`` (the browser's date picker) or ``jj/mm/aaaa`` typed by hand.
+
+    Empty gives None (the rules decide whether a date is needed); anything else unreadable raises
+    :class:`EncodingError`.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        if match := _DATE_ISO.match(text):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        if match := _DATE_FR.match(text):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        pass
+    raise EncodingError(BAD_DATE_MESSAGE)
+
+
+def parse_version(raw: str | None) -> int:
+    """The version carried by a row form; a missing or garbled one is refused."""
+    text = (raw or "").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise EncodingError(BAD_FORM_MESSAGE)
+    return int(text)
+
+
+@dataclass
+class Saved:
+    """The outcome of a save: the UAA's attempts afterwards (editability marked) and what happened."""
+
+    attempt_id: int
+    learner_id: int
+    uaa_id: int
+    rows: list[AttemptRow]
+    changed: bool
+    message: str
+
+
+def _describe(status: str, day: date | None) -> str:
+    label = STATUS_LABELS.get(status, status)
+    return f"{label} ({day.strftime('%d/%m/%Y')})" if day and status in ENCODED else label
+
+
+async def _uaa_attempts(attempt_id: int, lock: bool = False) -> tuple[list[dict], AttemptRow | None]:
+    """Every attempt of the learner × UAA of ``attempt_id`` (one query), with the learner's establishment.
+
+    ``lock`` (inside a write transaction): on PostgreSQL the rows are read ``FOR UPDATE``, so that two saves of
+    the same UAA run one after the other and the second sees what the first wrote; SQLite's write transaction
+    (IMMEDIATE) already serialises writers.
+    """
+    of_attempt = Attempt.select(Attempt.learner).where(Attempt.id == attempt_id)
+    uaa_of_attempt = Attempt.select(Attempt.uaa).where(Attempt.id == attempt_id)
+    query = Attempt.select(
+        *_ROW_COLUMNS, Attempt.learner.establishment, Attempt.learner.last_name, Attempt.learner.first_name,
+    ).where(Attempt.learner.is_in(of_attempt) & Attempt.uaa.is_in(uaa_of_attempt)).order_by(Attempt.sequence)
+    if lock and not is_sqlite():
+        query = query.lock_rows(of=(Attempt,))
+    data = await query
+    target = next((_row(d) for d in data if d["id"] == attempt_id), None)
+    return data, target
+
+
+async def current_rows(user: CurrentUser, attempt_id: int) -> list[AttemptRow]:
+    """The attempts of the UAA of ``attempt_id`` as they stand (for a refused form), editability marked."""
+    data, target = await _uaa_attempts(attempt_id)
+    if target is None or data[0]["learner.establishment"] != _acting_for(user):
+        raise LearnerNotFound(attempt_id)
+    rows = [_row(d) for d in data]
+    mark_editable(rows)
+    return rows
+
+
+async def _gone(school: int, attempt_id: int, learner: str | None, uaa: str | None) -> StaleAttempt:
+    """The refusal of a save whose row was removed meanwhile: the UAA's rows as they now stand (from the form's
+    learner and UAA), or :class:`LearnerNotFound` when they are unknown or out of scope."""
+    ids = [int(v) for v in (learner or "", uaa or "") if v.strip().isdigit() and 0 < int(v) <= ID_MAX]
+    if len(ids) == 2:
+        data = await Attempt.select(*_ROW_COLUMNS, Attempt.learner.establishment).where(
+            (Attempt.learner == ids[0]) & (Attempt.uaa == ids[1])).order_by(Attempt.sequence)
+        if data and data[0]["learner.establishment"] == school:
+            rows = [_row(d) for d in data]
+            mark_editable(rows)
+            return StaleAttempt(GONE_MESSAGE, rows, attempt_id)
+    raise LearnerNotFound(attempt_id)
+
+
+async def save_attempt(user: CurrentUser, attempt_id: int, status: str | None, presented_on: str | None,
+                       version: str | None, on: date | None = None, learner: str | None = None,
+                       uaa: str | None = None) -> Saved:
+    """Save the status and date of an attempt, with everything the rules say follows, in one transaction.
+
+    ``learner`` and ``uaa`` (sent by the row form) only serve when the attempt was removed meanwhile, to show the
+    UAA's rows as they now stand. Raises :class:`LearnerNotFound` (unknown attempt, or a learner not of the
+    establishment acted for), :class:`StaleAttempt` (the row changed since the form was shown) or
+    :class:`EncodingError` (the rules refuse; French message). In every refused case nothing has changed.
+    """
+    if not 0 < attempt_id <= ID_MAX:
+        raise LearnerNotFound(attempt_id)
+    school = _acting_for(user)
+    day = on or today()
+    status = (status or "").strip()
+    async with atomic():
+        data, target = await _uaa_attempts(attempt_id, lock=True)
+        if target is None:
+            raise await _gone(school, attempt_id, learner, uaa)
+        if data[0]["learner.establishment"] != school:
+            raise LearnerNotFound(attempt_id)
+        rows = [_row(d) for d in data]
+        mark_editable(rows)
+        try:
+            expected = parse_version(version)
+            wanted = parse_date(presented_on)
+        except EncodingError as error:
+            raise EncodingError(error.message, rows, attempt_id) from None
+        if expected != target.version:
+            raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
+        states = [r.state for r in rows]
+        try:
+            plan = plan_save(states, target.sequence, status, wanted, day)
+        except RuleError as error:
+            raise EncodingError(str(error), rows, attempt_id) from None
+        after_states = plan.apply(states)
+        broken = problems(after_states)
+        if broken:  # defensive: the rules keep the invariants, but a sequence already unsound stays untouched
+            raise EncodingError("Cet enregistrement rendrait les présentations de l'UAA incohérentes ("
+                                + ", ".join(broken) + ") : rien n'a été modifié.", rows, attempt_id)
+        before, updated = target.state, plan.updated
+        if before == updated and plan.insert_pending is None and not plan.delete_pending:
+            return Saved(attempt_id, target.learner_id, target.uaa_id, rows, changed=False,
+                         message="Aucune modification à enregistrer.")
+
+        stamp = now()
+        changed_rows = await Attempt.update({
+            Attempt.status: updated.status, Attempt.presented_on: updated.presented_on,
+            Attempt.version: Attempt.version + 1, Attempt.updated_by: user.account_id, Attempt.updated_at: stamp,
+            Attempt.establishment: school,
+        }).where((Attempt.id == attempt_id) & (Attempt.version == expected)).returning(Attempt.id)
+        if not changed_rows:
+            raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
+
+        removed_ids = [r.id for r in rows if r.sequence in plan.delete_pending]
+        if removed_ids:
+            removed = await Attempt.delete().where(
+                Attempt.id.is_in(removed_ids) & (Attempt.status == PENDING)
+            ).returning(Attempt.id)
+            if len(removed) != len(removed_ids):  # a concurrent save encoded one of them: start again
+                raise StaleAttempt(GONE_MESSAGE, rows, attempt_id)
+        added_id = None
+        if plan.insert_pending is not None:
+            inserted = await Attempt.insert(Attempt(
+                learner=target.learner_id, uaa=target.uaa_id, sequence=plan.insert_pending, status=PENDING,
+                presented_on=None, establishment=school, updated_by=user.account_id, updated_at=stamp, version=1,
+            )).returning(Attempt.id)
+            added_id = inserted[0]["id"]
+
+        if before.status == SUCCESS and (updated.status != SUCCESS or updated.presented_on != before.presented_on):
+            # Imported at call time: the attestations build on the same tables and are built alongside.
+            # A Réussite whose date changes keeps its status, but its attestation printed the old date: it goes too,
+            # and the next download issues a new one. The reason is public (verification page): no names in it;
+            # the history keeps who did it.
+            from portal.uaa import attestations
+
+            if updated.status == SUCCESS:
+                reason = f"Date de validation corrigée ({_describe(updated.status, updated.presented_on)})"
+            elif updated.status == PENDING:
+                reason = "Réussite annulée (présentation remise à encoder)"
+            else:
+                reason = f"Réussite corrigée en {_describe(updated.status, updated.presented_on)}"
+            await attestations.revoke_for_attempt(attempt_id, user.actor, f"{reason}.")
+
+        action = ("annulation" if updated.status == PENDING
+                  else "encodage" if before.status == PENDING else "correction")
+        first = data[0]
+        who = f"{first.get('learner.first_name') or ''} {first.get('learner.last_name') or ''}".strip()
+        await record(
+            user.actor, HISTORY_ENTITY, attempt_id, action,
+            before={"status": before.status, "presented_on": before.presented_on, "version": target.version},
+            after={"status": updated.status, "presented_on": updated.presented_on, "version": target.version + 1,
+                   "learner_id": target.learner_id, "uaa_id": target.uaa_id, "uaa": target.uaa_code,
+                   "sequence": target.sequence, "pending_added": added_id, "pending_removed": removed_ids},
+            summary=(f"{who} — UAA {target.uaa_code}, présentation {target.sequence} : "
+                     f"{_describe(before.status, before.presented_on)} → "
+                     f"{_describe(updated.status, updated.presented_on)}"),
+            establishment_id=school,
+        )
+
+    # The UAA's attempts afterwards, built from what was read and written (no second read).
+    result: list[AttemptRow] = []
+    for row in rows:
+        if row.id in removed_ids:
+            continue
+        if row.id == attempt_id:
+            row = replace(row, status=updated.status, presented_on=updated.presented_on, version=row.version + 1,
+                          establishment_id=school)
+        result.append(row)
+    if added_id is not None:
+        result.append(replace(target, id=added_id, sequence=plan.insert_pending, status=PENDING, presented_on=None,
+                              version=1, establishment_id=school))
+    result.sort(key=lambda r: r.sequence)
+    mark_editable(result)
+    message = f"Présentation {target.sequence} de l'UAA {target.uaa_code} enregistrée : " + _describe(
+        updated.status, updated.presented_on) + "."
+    if added_id is not None:
+        message += " Une ligne « A encoder » a été ajoutée pour la présentation suivante."
+    if removed_ids:
+        message += " La ligne « A encoder » qui suivait a été retirée."
+    return Saved(attempt_id, target.learner_id, target.uaa_id, result, changed=True, message=message)
