@@ -339,6 +339,32 @@ def sign_in(base: str, username: str, password: str) -> Session:
         return Session(cookie=f"portal_session={token}; portal_csrf={csrf}", csrf=csrf)
 
 
+def resolve_path(base: str, scenario: Scenario, session: Session) -> Scenario:
+    """Fill ``{learner}`` / ``{attestation}`` in a scenario's path from the pages the account sees."""
+    import dataclasses
+
+    import httpx
+
+    if "{" not in scenario.path:
+        return scenario
+    headers = {"Cookie": session.cookie}
+    search = httpx.get(base + "/uaa/recherche?tri=nom", headers=headers, timeout=30)
+    learners = re.findall(r'href="/uaa/eleves/(\d+)"', search.text)
+    if not learners:
+        raise RuntimeError(f"{scenario.name} : aucun élève dans la recherche de ce compte.")
+    path = scenario.path.replace("{learner}", learners[0])
+    if "{attestation}" in path:
+        for learner in learners[:25]:
+            page = httpx.get(f"{base}/uaa/eleves/{learner}", headers=headers, timeout=30)
+            found = re.findall(r'href="/uaa/attestations/tentative/(\d+)"', page.text)
+            if found:
+                path = path.replace("{attestation}", found[0])
+                break
+        else:
+            raise RuntimeError(f"{scenario.name} : aucune réussite parmi les premiers élèves.")
+    return dataclasses.replace(scenario, path=path)
+
+
 def check(base: str, scenario: Scenario, session: Session) -> int:
     """One request outside the load: the answer must be a 200 holding the expected text. Returns its size."""
     import httpx
@@ -481,6 +507,7 @@ def run_engine(engine: str, args, log) -> Run:
             pool = sessions.setdefault(username, [])
             while len(pool) < count:
                 pool.append(sign_in(server.base, username, BENCH_PASSWORD))
+            scenario = resolve_path(server.base, scenario, pool[0])
             log(f"  {scenario.name} ({scenario.method} {scenario.path}, {username}, {count} session(s))…")
             figure = measure(server, scenario, pool[:count], args, work)
             run.figures.append(figure)

@@ -11,6 +11,8 @@ from portal.accounts.rules import base_username
 from portal.permissions import Profile
 
 DASHBOARD_P95_TARGET_MS = 30.0
+LEARNER_LIST_P95_TARGET_MS = 20.0
+SEARCH_P95_TARGET_MS = 40.0
 
 #: The accounts the scenarios sign in with; ``bench.seed`` creates them with this password (hashed once).
 BENCH_PASSWORD = "Bench-Portail-2026"
@@ -61,6 +63,16 @@ SCENARIOS: list[Scenario] = [
     Scenario(name="dashboard-coordinator", path="/tableau-de-bord", profile=Profile.COORDINATOR,
              expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
              description="tableau de bord, coordonnateur du plus grand pôle"),
+    # UAA validation. ``{learner}`` and ``{attestation}`` are resolved by the runner over HTTP as the account
+    # (the first learner of the search, the first Réussite's attestation, issued before the load).
+    Scenario(name="uaa-learner-list", path="/uaa/eleves/{learner}", profile=Profile.TEACHER,
+             expect="UAA pour l'élève", target_p95_ms=LEARNER_LIST_P95_TARGET_MS,
+             description="liste des UAA d'un élève (enseignant)"),
+    Scenario(name="uaa-search", path="/uaa/recherche?q=bench&tri=nom&page=3", profile=Profile.TEACHER,
+             expect="Recherche", target_p95_ms=SEARCH_P95_TARGET_MS,
+             description="recherche d'élèves, 3e page d'un filtre texte, dans la plus grande école"),
+    Scenario(name="uaa-attestation", path="/uaa/attestations/tentative/{attestation}", profile=Profile.TEACHER,
+             expect="%PDF", description="attestation déjà délivrée, servie telle que stockée"),
 ]
 
 

@@ -24,6 +24,7 @@ from litestar.response import Redirect
 
 from portal.core.web import current_user, is_htmx, page, redirect
 from portal.documents.services import Document
+from portal.uaa import attestation_batches as batches
 from portal.uaa import attestations as service
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -123,26 +124,26 @@ class BatchController(Controller):
         """The form: option, year of study, school year of the establishment acted for."""
         user = current_user(request)
         establishment_id = user.active.establishment_id if user.active else None
-        choices = await service.batch_choices(establishment_id)
+        choices = await batches.batch_choices(establishment_id)
         return page(request, BATCH_PAGE, choices=choices, form={}, errors=[],
-                    recent=service.recent_batches(establishment_id))
+                    recent=batches.recent_batches(establishment_id))
 
     @post("/")
     async def start(self, request: Request, data: Form) -> Response:
         """Start a batch; 303 to its progress page (400 with the form and French errors when refused)."""
         user = current_user(request)
         establishment_id = user.active.establishment_id if user.active else None
-        choices = await service.batch_choices(establishment_id)
-        criteria, errors = service.parse_batch_form(data, choices)
+        choices = await batches.batch_choices(establishment_id)
+        criteria, errors = batches.parse_batch_form(data, choices)
         if not errors:
             try:
-                job = await service.start_batch(user, criteria)
+                job = await batches.start_batch(user, criteria)
             except service.AttestationError as error:
                 errors = [error.message]
         if errors:
             form = {key: (data.get(key) or "").strip() for key in ("option", "annee_etudes", "annee_scolaire")}
             return page(request, BATCH_PAGE, status_code=400, choices=choices, form=form, errors=errors,
-                        recent=service.recent_batches(establishment_id))
+                        recent=batches.recent_batches(establishment_id))
         return redirect(request, f"{self.path}/{job.id}")
 
     @get("/{job_id:str}", name="attestation_batch_job")
@@ -150,10 +151,10 @@ class BatchController(Controller):
         """The progress of a batch (htmx: the progress fragment alone), then the download link."""
         user = current_user(request)
         establishment_id = user.active.establishment_id if user.active else None
-        job = service.batch_job(job_id, establishment_id)
+        job = batches.batch_job(job_id, establishment_id)
         stored = None
         if job is None or job.state == "termine":
-            stored = await service.finished_batch(job_id, establishment_id)
+            stored = await batches.finished_batch(job_id, establishment_id)
             if job is None and stored is None:
                 raise NotFoundException(UNKNOWN_JOB)
         template = PROGRESS_PARTIAL if is_htmx(request) else BATCH_PAGE
@@ -164,7 +165,7 @@ class BatchController(Controller):
     async def download(self, request: Request, job_id: FromPath[str]) -> Response:
         """The PDF of a finished batch."""
         user = current_user(request)
-        stored = await service.finished_batch(job_id, user.active.establishment_id if user.active else None)
+        stored = await batches.finished_batch(job_id, user.active.establishment_id if user.active else None)
         if stored is None:
             raise NotFoundException(UNKNOWN_JOB)
         return pdf_response(request, stored)

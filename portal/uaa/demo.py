@@ -20,7 +20,14 @@ from portal.core.db import atomic
 from portal.directory.tables import Establishment, Implantation
 from portal.history.services import SYSTEM, record
 from portal.uaa.reference import load_reference
-from portal.uaa.rules import FAILURE, SUCCESS, AttemptState, initial, plan_save, problems
+from portal.uaa.rules import (
+    FAILURE,
+    SUCCESS,
+    AttemptState,
+    initial,
+    plan_save,
+    problems,
+)
 from portal.uaa.tables import Attempt, Learner, Option, TrainingProfile, Uaa
 
 OPTION_CODE = "2115"

@@ -3,7 +3,14 @@
 from piccolo.conf.apps import AppConfig
 
 from portal.settings import ROOT
-from portal.uaa.tables import Attempt, Attestation, Learner, Option, TrainingProfile, Uaa
+from portal.uaa.tables import (
+    Attempt,
+    Attestation,
+    Learner,
+    Option,
+    TrainingProfile,
+    Uaa,
+)
 
 APP_CONFIG = AppConfig(
     app_name="uaa",

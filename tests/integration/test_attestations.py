@@ -20,7 +20,7 @@ from portal.directory.tables import Establishment, Implantation
 from portal.documents.tables import StoredDocument
 from portal.history.services import Actor
 from portal.history.tables import HistoryEvent
-from portal.uaa import attestations
+from portal.uaa import attestation_batches, attestations
 from portal.uaa.tables import (
     Attempt,
     Attestation,
@@ -371,14 +371,14 @@ async def test_a_running_batch_shows_its_progress(client, world):
     response = await post_form(client, "/uaa/attestations/lot", {"annee_etudes": "1 D2 4 T"})
     assert response.status_code == 303
     job_id = response.headers["location"].rsplit("/", 1)[1]
-    job = attestations.batch_job(job_id, world["itd"])
+    job = attestation_batches.batch_job(job_id, world["itd"])
     assert job is not None and job.total == 4
     await _wait_for_batch(client, response.headers["location"])
 
     # A job caught while it runs (registered by hand: a real one may finish before the page is asked for).
-    running = attestations.BatchJob(id="0" * 20, establishment_id=world["itd"], account_id=0, title="Lot en cours",
+    running = attestation_batches.BatchJob(id="0" * 20, establishment_id=world["itd"], account_id=0, title="Lot en cours",
                                     total=4, done=2, state="en_cours")
-    attestations._JOBS[running.id] = running
+    attestation_batches._JOBS[running.id] = running
     try:
         page = await client.get(f"/uaa/attestations/lot/{running.id}")
         body = text(page)
@@ -398,7 +398,7 @@ async def test_a_running_batch_shows_its_progress(client, world):
         running.establishment_id = world["itd"] + 1000
         assert (await client.get(f"/uaa/attestations/lot/{running.id}")).status_code == 404
     finally:
-        del attestations._JOBS[running.id]
+        del attestation_batches._JOBS[running.id]
 
 
 async def test_a_batch_needs_a_criterion_and_a_reussite(client, world):
