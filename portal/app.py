@@ -25,7 +25,12 @@ from portal.history import controllers as history_controllers
 from portal.imports import controllers as import_controllers
 from portal.messaging import controllers as messaging_controllers
 from portal.settings import ROOT, settings
-from portal.uaa import attestation_controllers, encoding_controllers, learner_controllers, transfer_controllers
+from portal.uaa import (
+    attestation_controllers,
+    encoding_controllers,
+    learner_controllers,
+    transfer_controllers,
+)
 
 # Each domain's route handlers; a new module adds its controllers here.
 ROUTE_HANDLERS: list = [

@@ -74,7 +74,9 @@ async def _insert(row) -> int:
 
 async def load_demo() -> bool:
     """Load the demo set once; returns False when it was already there."""
-    from portal.uaa.demo import load_uaa_demo  # the UAA part of the demo: option 2115, learners, attempts
+    from portal.uaa.demo import (
+        load_uaa_demo,  # the UAA part of the demo: option 2115, learners, attempts
+    )
 
     if await demo_loaded():
         await load_uaa_demo()  # a database from before the UAA module gets its part (idempotent)

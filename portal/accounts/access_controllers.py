@@ -10,20 +10,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from portal.accounts import access_services as access
 from portal.accounts.access_services import AccessError, RequestForm
-from portal.core.web import current_user, is_htmx, page, page_or_fragment, redirect
+from portal.core.web import (
+    Form,
+    current_user,
+    is_htmx,
+    page,
+    page_or_fragment,
+    redirect,
+)
 from portal.directory import services as directory
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=100_000, required=False)]
 
 LIST_TEMPLATE = "accounts/access/list.html"

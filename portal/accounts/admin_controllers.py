@@ -7,19 +7,16 @@ answers 404 like an unknown one. Row actions swap the row in place for htmx and 
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 
 from portal.accounts import admin_services as admin
 from portal.core import web
+from portal.core.web import Form
 from portal.directory.services import pole_choices
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 LIST_TEMPLATE = "accounts/admin/list.html"
 TABLE_TEMPLATE = "accounts/admin/partials/table.html"

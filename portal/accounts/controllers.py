@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from portal.accounts import services, sessions
-from portal.core.web import LANG_COOKIE, SESSION_COOKIE, current_user, page, redirect
+from portal.core.web import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    Form,
+    current_user,
+    page,
+    redirect,
+)
 from portal.i18n import LANGUAGES
 from portal.settings import settings
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -16,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -23,6 +25,9 @@ from portal.accounts.identity import CurrentUser
 from portal.accounts.sessions import user_for_token
 from portal.i18n import current_language, pick_language
 from portal.permissions import allowed
+
+#: A URL-encoded form body (every plain form of the portal posts one).
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 SESSION_COOKIE = "portal_session"
 LANG_COOKIE = "portal_lang"

@@ -6,21 +6,17 @@ outbox table are swapped in place, and the same partial template serves both.
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 
-from portal.core.web import current_user, is_htmx, page_or_fragment, redirect
+from portal.core.web import Form, current_user, is_htmx, page_or_fragment, redirect
 from portal.core.web import page as render
 from portal.directory.services import pole_choices
 from portal.messaging import services
 from portal.settings import settings
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 LIST_PARTIAL = "messaging/partials/message_list.html"
 OUTBOX_PARTIAL = "messaging/partials/outbox_table.html"

@@ -13,21 +13,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from portal.core.web import current_user, is_htmx, page, redirect
+from portal.core.web import Form, current_user, is_htmx, page, redirect
 from portal.documents.services import Document
 from portal.uaa import attestation_batches as batches
 from portal.uaa import attestations as service
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 BATCH_PAGE = "uaa/batch.html"
 PROGRESS_PARTIAL = "uaa/partials/batch_progress.html"

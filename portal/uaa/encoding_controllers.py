@@ -12,18 +12,15 @@ Scope is checked by :mod:`portal.uaa.encoding`; a learner outside it answers 404
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 
 from portal.core import web
+from portal.core.web import Form
 from portal.uaa import encoding
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 PAGE_TEMPLATE = "uaa/learner.html"
 TABLE_TEMPLATE = "uaa/partials/attempt_table.html"
