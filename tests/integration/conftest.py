@@ -13,7 +13,6 @@ import io
 import re
 
 import pytest
-
 from litestar.testing import AsyncTestClient
 
 from portal.demo import DEMO_PASSWORD, load_demo
@@ -102,3 +101,10 @@ async def queries_for(client, url: str) -> int:
     response = await client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     return engine.query_id - before
+
+
+async def establishment_id(fase: str) -> int:
+    """The id of the (demo) establishment with this FASE number."""
+    from portal.directory.tables import Establishment
+
+    return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]

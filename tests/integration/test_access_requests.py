@@ -16,7 +16,7 @@ from portal.directory.tables import Establishment, OrganisingBody, Pole
 from portal.history.tables import HistoryEvent
 from portal.messaging.tables import OutboxMail
 from portal.permissions import Profile
-from tests.integration.conftest import login, post_form, text
+from tests.integration.conftest import establishment_id, login, post_form, text
 
 pytestmark = pytest.mark.anyio
 
@@ -51,9 +51,6 @@ def as_json(value):
     """A JSON column as read back (a string on some engines)."""
     return json.loads(value) if isinstance(value, str) else value
 
-
-async def establishment_id(fase: str) -> int:
-    return (await Establishment.objects().get(Establishment.fase == fase)).id
 
 
 @pytest.fixture

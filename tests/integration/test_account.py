@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import re
+
+import pytest
 
 from portal.accounts.tables import Account, UserSession
 from portal.history.tables import HistoryEvent

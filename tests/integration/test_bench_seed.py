@@ -10,7 +10,14 @@ import pytest
 from bench import seed as bench_seed
 from portal.accounts import rules
 from portal.accounts.tables import AccessRequest, Account, Affiliation, UserSession
-from portal.directory.tables import Establishment, Implantation, OrganisingBody, Pole, PoleSchool, Zone
+from portal.directory.tables import (
+    Establishment,
+    Implantation,
+    OrganisingBody,
+    Pole,
+    PoleSchool,
+    Zone,
+)
 from portal.history.tables import HistoryEvent
 from portal.messaging.tables import Message, OutboxMail
 from portal.permissions import Profile

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from portal.directory.tables import Establishment
 from portal.history.services import Actor, record
-from tests.integration.conftest import login, post_form, queries_for, text
+from tests.integration.conftest import (
+    establishment_id,
+    login,
+    post_form,
+    queries_for,
+    text,
+)
 
 pytestmark = pytest.mark.anyio
 
 HTMX = {"HX-Request": "true"}
 ADMIN = Actor(account_id=None, username="helene.fontaine", profile="administration")
 
-
-async def establishment_id(fase: str) -> int:
-    return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]
 
 
 async def _events() -> tuple[int, int]:

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from portal.directory.tables import Establishment, Implantation
+from portal.directory.tables import Implantation
 from portal.history.tables import HistoryEvent
 from portal.uaa.tables import (
     Attempt,
@@ -19,15 +19,12 @@ from portal.uaa.tables import (
     Uaa,
 )
 from tests.integration.conftest import csrf_token, login, text
+from tests.integration.conftest import establishment_id as establishment
 
 pytestmark = pytest.mark.anyio
 
 HEADER = "nom;prenom;sexe;date_naissance;numero_cf;annee_etudes;option;implantation;annee_scolaire"
 
-
-async def establishment(fase: str) -> int:
-    """The id of the demo establishment with this FASE number."""
-    return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,18 @@ import re
 import pytest
 
 from portal.demo import DEMO_ACCOUNTS
-from portal.directory.tables import Establishment, Pole
+from portal.directory.tables import Pole
 from portal.history.tables import HistoryEvent
 from portal.messaging.outbox import send_mail
 from portal.messaging.tables import Message, OutboxMail
 from portal.settings import settings
-from tests.integration.conftest import login, post_form, queries_for, text
+from tests.integration.conftest import (
+    establishment_id,
+    login,
+    post_form,
+    queries_for,
+    text,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,9 +43,6 @@ async def dashboard(client, username: str) -> str:
     assert response.status_code == 200
     return text(response)
 
-
-async def establishment_id(fase: str) -> int:
-    return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]
 
 
 def message_form(**fields) -> dict:

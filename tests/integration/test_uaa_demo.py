@@ -9,17 +9,21 @@ import pytest
 
 from portal.accounts.tables import Account
 from portal.core.clock import BRUSSELS, now
-from portal.directory.tables import Establishment
 from portal.uaa import reference
 from portal.uaa.demo import DEMO_LEARNERS, load_uaa_demo
 from portal.uaa.rules import FAILURE, PENDING, SUCCESS, AttemptState, problems
-from portal.uaa.tables import Attempt, Attestation, Learner, Option, TrainingProfile, Uaa
+from portal.uaa.tables import (
+    Attempt,
+    Attestation,
+    Learner,
+    Option,
+    TrainingProfile,
+    Uaa,
+)
+from tests.integration.conftest import establishment_id as school_id
 
 pytestmark = pytest.mark.anyio
 
-
-async def school_id(fase: str) -> int:
-    return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]
 
 
 async def sequences() -> dict[tuple[int, int], list[dict]]:
