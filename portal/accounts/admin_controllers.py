@@ -92,12 +92,7 @@ class UserAdminController(Controller):
             context["notice"] = f"{int(n)} compte(s) réinitialisé(s) : chacun a reçu un nouveau lien d'activation."
         else:
             context["notice"] = NOTICES.get(fait or "")
-        if request.headers.get("hx-history-restore-request") == "true":
-            response = web.page(request, LIST_TEMPLATE, **context)  # htmx rebuilds the whole page from history
-        else:
-            response = web.page_or_fragment(request, LIST_TEMPLATE, TABLE_TEMPLATE, **context)
-        response.headers["Vary"] = "HX-Request"
-        return response
+        return web.page_or_fragment(request, LIST_TEMPLATE, TABLE_TEMPLATE, **context)
 
     @get("/export.csv", name="users_export")
     async def export(self, request: Request, q: FromQuery[str | None] = None, profil: FromQuery[str | None] = None,

@@ -115,8 +115,13 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
 
 
 def page_or_fragment(request: Request, template: str, fragment: str, status_code: int = 200, **context: Any) -> Template:
-    """The same data as a full page, or as the fragment htmx swaps in (one partial serves both)."""
-    return page(request, fragment if is_htmx(request) else template, status_code=status_code, **context)
+    """The same data as a full page, or as the fragment htmx swaps in (one partial serves both).
+
+    The answer varies on ``HX-Request``: caches must not serve the fragment for the page or the other way round.
+    """
+    response = page(request, fragment if is_htmx(request) else template, status_code=status_code, **context)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def redirect(request: Request, url: str) -> Response:

@@ -75,12 +75,7 @@ class EncodingController(Controller):
         # A refusal about a row this page does not show (filters, paging) is shown above the list instead.
         shown = {row.id for row in view.listing.rows}
         context["page_errors"] = [message for attempt, message in context["row_errors"].items() if attempt not in shown]
-        if request.headers.get("hx-history-restore-request") == "true":
-            response = web.page(request, PAGE_TEMPLATE, status_code=status, **context)
-        else:
-            response = web.page_or_fragment(request, PAGE_TEMPLATE, TABLE_TEMPLATE, status_code=status, **context)
-        response.headers["Vary"] = "HX-Request"
-        return response
+        return web.page_or_fragment(request, PAGE_TEMPLATE, TABLE_TEMPLATE, status_code=status, **context)
 
     @get("/eleves/{learner_id:int}", name="uaa_learner", opt={"permission": "uaa.search"})
     async def learner(self, request: Request, learner_id: FromPath[int],
@@ -158,12 +153,7 @@ class EncodingController(Controller):
             "per_page_choices": encoding.PER_PAGE_CHOICES, "row_errors": {}, "row_values": {}, "row_notices": {},
             "today": encoding.today(),
         }
-        if request.headers.get("hx-history-restore-request") == "true":
-            response = web.page(request, OWN_TEMPLATE, **context)
-        else:
-            response = web.page_or_fragment(request, OWN_TEMPLATE, TABLE_TEMPLATE, **context)
-        response.headers["Vary"] = "HX-Request"
-        return response
+        return web.page_or_fragment(request, OWN_TEMPLATE, TABLE_TEMPLATE, **context)
 
 
 ROUTES: list = [EncodingController]

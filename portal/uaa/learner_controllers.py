@@ -117,13 +117,11 @@ class LearnerSearchController(Controller):
         user = web.current_user(request)
         criteria = learners.parse_search(annee, implantation, etudes, obg, q, tri, ordre, page, taille)
         result = await learners.search_learners(user, criteria)
-        response = web.page_or_fragment(
+        return web.page_or_fragment(
             request, SEARCH_TEMPLATE, RESULTS_TEMPLATE, result=result, criteria=result.criteria,
             sorts=learners.SORTS, page_sizes=learners.PAGE_SIZES,
             switchable=learners.switchable_affiliations(user),
         )
-        response.headers["Vary"] = "HX-Request"
-        return response
 
 
 ROUTES: list = [LearnerImportController, LearnerSearchController]
