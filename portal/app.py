@@ -17,6 +17,8 @@ from portal.accounts.controllers import (
     MyAccountController,
 )
 from portal.benchmark import controllers as benchmark_controllers
+from portal.competencies import controllers as competency_controllers
+from portal.conventions import controllers as convention_controllers
 from portal.core.db import close_database, open_database
 from portal.core.templating import build_environment
 from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
@@ -48,6 +50,8 @@ ROUTE_HANDLERS: list = [
     *encoding_controllers.ROUTES,
     *attestation_controllers.ROUTES,
     *transfer_controllers.ROUTES,
+    *convention_controllers.ROUTES,
+    *competency_controllers.ROUTES,
 ]
 
 

@@ -78,8 +78,14 @@ async def load_demo() -> bool:
         load_uaa_demo,  # the UAA part of the demo: option 2115, learners, attempts
     )
 
+    from portal.competencies.demo import load_demo as load_competencies_demo
+    from portal.conventions.demo import load_demo as load_conventions_demo
+
     if await demo_loaded():
-        await load_uaa_demo()  # a database from before the UAA module gets its part (idempotent)
+        # a database from before a module gets that module's part (each loader is idempotent)
+        await load_uaa_demo()
+        await load_conventions_demo()
+        await load_competencies_demo()
         return False
     current = now()
     async with atomic():
@@ -149,4 +155,6 @@ async def load_demo() -> bool:
                                     created_at=current))
         await record(SYSTEM, "demo", None, "chargement", summary="Données de démonstration chargées")
     await load_uaa_demo()
+    await load_conventions_demo()
+    await load_competencies_demo()
     return True

@@ -78,6 +78,8 @@ PERMISSIONS: dict[str, frozenset[Profile]] = {
     "uaa.import_learners": frozenset({Profile.SCHOOL_ADMIN, Profile.DIRECTION}),
     "uaa.own_results": frozenset({Profile.LEARNER}),
     "directory.import": frozenset({Profile.ADMINISTRATION}),
+    # Pole conventions (e-Pôles) — actions of portal/conventions. Scope rules in portal/conventions/services.py.
+    # Competency tracking (CERISE PRO / CPRO) — actions of portal/competencies. Scope in its services.
 }
 
 

@@ -37,5 +37,7 @@ APP_REGISTRY = AppRegistry(
         "portal.messaging.piccolo_app",
         "portal.documents.piccolo_app",
         "portal.uaa.piccolo_app",
+        "portal.conventions.piccolo_app",
+        "portal.competencies.piccolo_app",
     ]
 )

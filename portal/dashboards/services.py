@@ -7,6 +7,8 @@ import time
 from portal.accounts.access_services import scope_condition
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
+from portal.competencies import dashboard as competency_dashboard
+from portal.conventions import dashboard as convention_dashboard
 from portal.dashboards import uaa_blocks
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.messaging.tables import Message, OutboxMail
@@ -147,4 +149,6 @@ async def blocks_for(user: CurrentUser) -> dict:
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
         blocks["po_establishments"] = await Establishment.select(Establishment.name, Establishment.fase).where(
             Establishment.organising_body == active.organising_body_id).order_by(Establishment.name).limit(50)
+    blocks.update(await convention_dashboard.blocks(user))
+    blocks.update(await competency_dashboard.blocks(user))
     return blocks

@@ -1,0 +1,1 @@
+"""Competency tracking (CERISE PRO / CPRO): frameworks, scenarios, evaluations and their grids."""

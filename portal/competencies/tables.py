@@ -1,0 +1,3 @@
+"""Piccolo tables of the competencies domain."""
+
+from __future__ import annotations

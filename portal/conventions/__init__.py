@@ -1,0 +1,1 @@
+"""Pole conventions (e-Pôles): instruments, schools, articles, signatures, validation, acknowledgment."""

@@ -1,0 +1,13 @@
+"""Piccolo app of the pole conventions."""
+
+from piccolo.conf.apps import AppConfig, table_finder
+
+from portal.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="conventions",
+    migrations_folder_path=str(ROOT / "migrations" / "conventions"),
+    table_classes=table_finder(modules=["portal.conventions.tables"], exclude_imported=True),
+    migration_dependencies=["portal.directory.piccolo_app", "portal.accounts.piccolo_app", "portal.documents.piccolo_app"],
+    commands=[],
+)

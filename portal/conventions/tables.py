@@ -1,0 +1,3 @@
+"""Piccolo tables of the conventions domain."""
+
+from __future__ import annotations
