@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from portal.accounts.access_services import scope_condition
+from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at_establishment
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard
@@ -46,22 +46,35 @@ async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
     return boxes
 
 
-def _access_scope_condition(user: CurrentUser):
-    """Which pending access requests the person may decide on (None: none, True: all): the rule of
-    ``portal.accounts.access_services.may_decide`` as a database condition."""
-    condition = scope_condition(AccessRequest, user.active)
-    return None if condition is False else condition
+def _pending_requests_sql(active) -> tuple[str, tuple] | None:
+    """:func:`portal.accounts.access_services.scope_condition` (who may decide which request) written as one
+    prebuilt statement: the dashboard asks it on every view, and Piccolo's builder costs more than the query.
+    ``tests/integration/test_dashboards.py`` checks both give the same count for every profile."""
+    if active is None:
+        return None
+    base = "SELECT COUNT(*) AS n FROM access_request WHERE status = 'pending'"
+    if active.profile == Profile.ADMINISTRATION:
+        return base, ()
+    if active.profile in (Profile.DIRECTION, Profile.SCHOOL_ADMIN) and active.establishment_id:
+        profiles = ", ".join(f"'{p.value}'" for p in sorted(grantable_at_establishment(active.profile)))
+        return f"{base} AND establishment = {{}} AND profile IN ({profiles})", (active.establishment_id,)
+    if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
+        profiles = ", ".join(f"'{p.value}'" for p in sorted(ESTABLISHMENT_PROFILES))
+        po = active.organising_body_id
+        return (f"{base} AND ((establishment IN (SELECT id FROM establishment WHERE organising_body = {{}})"
+                f" AND profile IN ({profiles})) OR (profile = '{Profile.DELEGUE_PO.value}' AND organising_body = {{}}))",
+                (po, po))
+    return None
 
 
 async def pending_access_requests(user: CurrentUser) -> int | None:
     """How many access requests wait for this person's decision (None when they decide none)."""
-    condition = _access_scope_condition(user)
-    if condition is None:
+    prepared = _pending_requests_sql(user.active)
+    if prepared is None:
         return None
-    query = AccessRequest.count().where(AccessRequest.status == "pending")
-    if condition is not True:
-        query = query.where(condition)
-    return await query
+    sql, args = prepared
+    rows = await AccessRequest.raw(sql, *args)
+    return int(rows[0]["n"])
 
 
 async def establishment_accounts(establishment_id: int) -> dict[str, int]:
@@ -76,25 +89,37 @@ async def establishment_accounts(establishment_id: int) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+_POLE_SCHOOLS_SQL = """
+SELECT ps.role AS role, e.name AS name, e.fase AS fase, o.name AS po, z.name AS zone
+FROM pole_school ps JOIN establishment e ON e.id = ps.establishment
+LEFT JOIN organising_body o ON o.id = e.organising_body LEFT JOIN zone z ON z.id = e.zone
+WHERE ps.pole = {} ORDER BY ps.position, ps.id
+"""
+
+
 async def pole_schools(pole_id: int) -> list[dict]:
-    """The schools of a pole with their PO and zone, seat first."""
-    rows = await PoleSchool.select(
-        PoleSchool.role, PoleSchool.establishment.name, PoleSchool.establishment.fase,
-        PoleSchool.establishment.organising_body.name, PoleSchool.establishment.zone.name,
-    ).where(PoleSchool.pole == pole_id).order_by(PoleSchool.position)
-    return [{"role": POLE_ROLES.get(r["role"], r["role"]), "name": r["establishment.name"],
-             "fase": r["establishment.fase"], "po": r["establishment.organising_body.name"],
-             "zone": r["establishment.zone.name"]} for r in rows]
+    """The schools of a pole with their PO and zone, in the pole's order (one prebuilt statement)."""
+    rows = await PoleSchool.raw(_POLE_SCHOOLS_SQL, pole_id)
+    for row in rows:
+        row["role"] = POLE_ROLES.get(row["role"], row["role"])
+    return rows
+
+
+_ESTABLISHMENT_POLES_SQL = """
+SELECT 0 AS rank, 'seat' AS role, p.name AS pole, s.name AS seat, p.id AS pole_id
+FROM pole p JOIN establishment s ON s.id = p.seat WHERE p.seat = {}
+UNION ALL
+SELECT 1 AS rank, ps.role AS role, p.name AS pole, s.name AS seat, p.id AS pole_id
+FROM pole_school ps JOIN pole p ON p.id = ps.pole JOIN establishment s ON s.id = p.seat WHERE ps.establishment = {}
+ORDER BY rank, pole_id
+"""
 
 
 async def establishment_poles(establishment_id: int) -> list[dict]:
-    """The poles an establishment belongs to, with its role there."""
-    seats = await Pole.select(Pole.name, Pole.seat.name).where(Pole.seat == establishment_id)
-    rows = await PoleSchool.select(PoleSchool.role, PoleSchool.pole.name, PoleSchool.pole.seat.name).where(
-        PoleSchool.establishment == establishment_id)
-    return [{"role": "École siège", "pole": r["name"], "seat": r["seat.name"]} for r in seats] + [
-        {"role": POLE_ROLES.get(r["role"], r["role"]), "pole": r["pole.name"], "seat": r["pole.seat.name"]}
-        for r in rows]
+    """The poles an establishment belongs to, with its role there (seat first; one prebuilt statement)."""
+    rows = await Pole.raw(_ESTABLISHMENT_POLES_SQL, establishment_id, establishment_id)
+    return [{"role": "École siège" if r["role"] == "seat" else POLE_ROLES.get(r["role"], r["role"]),
+             "pole": r["pole"], "seat": r["seat"]} for r in rows]
 
 
 _COUNTS_SQL = """
@@ -107,8 +132,9 @@ _counts_cache: dict[str, tuple[float, dict]] = {}
 
 
 def clear_caches() -> None:
-    """Forget cached counters (tests start each from a fresh database)."""
+    """Forget cached counters and aggregates (tests start each from a fresh database)."""
     _counts_cache.clear()
+    uaa_blocks.clear_cache()
 
 
 async def portal_counts() -> dict[str, int]:
@@ -147,8 +173,9 @@ async def blocks_for(user: CurrentUser) -> dict:
     if active.profile == Profile.LEARNER:
         blocks["own_results"] = await uaa_blocks.own_results(user.account_id)
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
-        blocks["po_establishments"] = await Establishment.select(Establishment.name, Establishment.fase).where(
-            Establishment.organising_body == active.organising_body_id).order_by(Establishment.name).limit(50)
+        blocks["po_establishments"] = await Establishment.raw(
+            "SELECT name, fase FROM establishment WHERE organising_body = {} ORDER BY name LIMIT 50",
+            active.organising_body_id)
     blocks.update(await convention_dashboard.blocks(user))
     blocks.update(await competency_dashboard.blocks(user))
     return blocks

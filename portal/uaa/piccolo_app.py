@@ -10,12 +10,13 @@ from portal.uaa.tables import (
     Option,
     TrainingProfile,
     Uaa,
+    UaaStamp,
 )
 
 APP_CONFIG = AppConfig(
     app_name="uaa",
     migrations_folder_path=str(ROOT / "migrations" / "uaa"),
-    table_classes=[Option, TrainingProfile, Uaa, Learner, Attempt, Attestation],
+    table_classes=[Option, TrainingProfile, Uaa, Learner, Attempt, Attestation, UaaStamp],
     migration_dependencies=["portal.accounts.piccolo_app", "portal.documents.piccolo_app"],
     commands=[],
 )

@@ -94,3 +94,14 @@ class Attestation(Table, tablename="attestation"):
     issued_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
     revoked_reason = Text(default="")
+
+
+class UaaStamp(Table, tablename="uaa_stamp"):
+    """A counter per establishment that database triggers bump whenever its learners or their attempts change.
+
+    The dashboards' UAA aggregates (grouped counts over thousands of attempts) are cached against it: a cached
+    figure is served only while the stamp it was computed at is still the current one, so it is never stale.
+    """
+
+    establishment = ForeignKey(references=Establishment, unique=True)
+    version = Integer(default=0)

@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 
 from portal.accounts.tables import Account
+from portal.dashboards import uaa_blocks
+from portal.dashboards.services import clear_caches
 from portal.directory.tables import Establishment
 from portal.uaa.tables import Attempt, Learner, Option, TrainingProfile, Uaa
 from tests.integration.conftest import login, queries_for, text
@@ -81,9 +83,31 @@ async def test_direction_indicators_give_the_success_rate_per_uaa(client):
     assert "Indicateurs CPU" in page and "OBG T-7777" in page
     assert "3 élève(s) · 6 présentation(s) encodée(s) · 3 à encoder" in page
     assert "100 %" in page and "0 %" in page
+    # a cold computation (the aggregates are recomputed once the school's data changed) …
+    clear_caches()
     before = await queries_for(client, "/tableau-de-bord")
     await _more_learners(data)
-    assert await queries_for(client, "/tableau-de-bord") == before
+    clear_caches()
+    assert await queries_for(client, "/tableau-de-bord") == before  # … costs as many queries with more rows
+    # and a warm one reads only the school's stamp, with no aggregate query
+    assert await queries_for(client, "/tableau-de-bord") == before - 2
+
+
+async def test_uaa_aggregates_are_recomputed_as_soon_as_an_attempt_changes(client):
+    """The cache keyed on uaa_stamp never serves a figure older than the data: triggers bump the stamp."""
+    data = await _school_with_results()
+    before = await uaa_blocks.school_stamp(data["school"].id)
+    first = await uaa_blocks.learners_to_encode(data["school"].id)
+    pending = await Attempt.objects().where(
+        (Attempt.status == "a_encoder") & (Attempt.learner.establishment == data["school"].id)).first()
+    await Attempt.update({Attempt.status: "reussite", Attempt.presented_on: date(2026, 10, 1)}).where(
+        Attempt.id == pending.id)
+    assert await uaa_blocks.school_stamp(data["school"].id) > before
+    second = await uaa_blocks.learners_to_encode(data["school"].id)
+    assert second["attempts"] == first["attempts"] - 1
+    await _more_learners(data)
+    third = await uaa_blocks.learners_to_encode(data["school"].id)
+    assert third["attempts"] == second["attempts"] + 20 and third["total"] == second["total"] + 20
 
 
 async def _more_learners(data) -> None:

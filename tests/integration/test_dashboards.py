@@ -62,3 +62,34 @@ async def test_pending_access_requests_are_counted_for_deciders_in_scope(client)
 async def test_demo_data_is_marked(client):
     await login(client, "pierre.leroy")
     assert 'class="badge demo"' in (await client.get("/tableau-de-bord")).text
+
+
+async def test_prebuilt_pending_count_agrees_with_the_scope_rule_for_every_affiliation(client):
+    """The dashboard's prebuilt count and access_services.scope_condition say the same, profile by profile."""
+    from portal.accounts.access_services import scope_condition
+    from portal.accounts.identity import AffiliationView
+    from portal.accounts.tables import AccessRequest, Affiliation
+    from portal.dashboards.services import _pending_requests_sql
+    from portal.permissions import Profile
+
+    schools = await Establishment.select(Establishment.id, Establishment.organising_body)
+    for n, school in enumerate(schools):  # a request of each kind at every school, and to every PO
+        for profile in (Profile.TEACHER, Profile.DIRECTION, Profile.DELEGUE_PO):
+            scope = ({"organising_body": school["organising_body"]} if profile == Profile.DELEGUE_PO
+                     else {"establishment": school["id"], "organising_body": school["organising_body"]})
+            await AccessRequest.insert(AccessRequest(first_name="A", last_name=f"B{n}", email=f"a{n}@demo.invalid",
+                                                     profile=profile.value, created_at=now(), **scope))
+    affiliations = await Affiliation.select()
+    assert affiliations
+    for row in affiliations:
+        view = AffiliationView(id=row["id"], profile=Profile(row["profile"]), establishment_id=row["establishment"],
+                               pole_id=row["pole"], organising_body_id=row["organising_body"])
+        condition = scope_condition(AccessRequest, view)
+        prepared = _pending_requests_sql(view)
+        if condition is False:
+            assert prepared is None
+            continue
+        query = AccessRequest.count().where(AccessRequest.status == "pending")
+        expected = await (query if condition is True else query.where(condition))
+        sql, args = prepared
+        assert int((await AccessRequest.raw(sql, *args))[0]["n"]) == expected, row["profile"]
