@@ -13,6 +13,8 @@ from portal.permissions import Profile
 DASHBOARD_P95_TARGET_MS = 30.0
 LEARNER_LIST_P95_TARGET_MS = 20.0
 SEARCH_P95_TARGET_MS = 40.0
+SAVE_P95_TARGET_MS = 25.0
+SAVE_MIN_RATIO = 0.5  # a row save serves at least half the baseline's requests/s
 
 #: The accounts the scenarios sign in with; ``bench.seed`` creates them with this password (hashed once).
 BENCH_PASSWORD = "Bench-Portail-2026"
@@ -42,6 +44,8 @@ class Scenario:
     content_type: str = ""
     sessions: int = 1  # distinct sessions the requests rotate over (0: one per connection)
     target_p95_ms: float | None = None
+    min_ratio: float | None = None  # requests/s the scenario must reach, as a share of the baseline's
+    chain: bool = False  # each answer names the next row to save (see bench/run.py CHAIN_LUA)
     description: str = ""
 
 
@@ -71,6 +75,11 @@ SCENARIOS: list[Scenario] = [
     Scenario(name="uaa-search", path="/uaa/recherche?q=bench&tri=nom&page=3", profile=Profile.TEACHER,
              expect="Recherche", target_p95_ms=SEARCH_P95_TARGET_MS,
              description="recherche d'élèves, 3e page d'un filtre texte, dans la plus grande école"),
+    # Encoding under load: each request saves an Echec (today) on a pending row of a learner of the teacher's
+    # school, as htmx does; the answer holds the new pending row, which a later request saves in turn.
+    Scenario(name="uaa-save", path="/uaa/tentatives/{attempt}", profile=Profile.TEACHER, method="POST",
+             expect="tentative-", sessions=0, chain=True, target_p95_ms=SAVE_P95_TARGET_MS,
+             min_ratio=SAVE_MIN_RATIO, description="enregistrer une ligne (Echec → nouvelle ligne à encoder), htmx"),
     Scenario(name="uaa-attestation", path="/uaa/attestations/tentative/{attestation}", profile=Profile.TEACHER,
              expect="%PDF", description="attestation déjà délivrée, servie telle que stockée"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,23 +46,24 @@ async def record(
     establishment_id: int | None = None,
     pole_id: int | None = None,
 ) -> None:
-    """Append one event. Scope defaults to the actor's; pass the record's own scope when it differs."""
-    await HistoryEvent.insert(
-        HistoryEvent(
-            at=now(),
-            actor_id=actor.account_id,
-            actor_username=actor.username[:20],
-            profile=actor.profile,
-            establishment_id=establishment_id if establishment_id is not None else actor.establishment_id,
-            pole_id=pole_id if pole_id is not None else actor.pole_id,
-            entity=entity,
-            entity_id=entity_id,
-            action=action,
-            summary=summary[:255],
-            before=_jsonable(before) if before is not None else None,
-            after=_jsonable(after) if after is not None else None,
-        )
+    """Append one event. Scope defaults to the actor's; pass the record's own scope when it differs.
+
+    One prebuilt statement: it runs inside the writers' transactions, where Piccolo's builder (about a
+    millisecond) would hold up every other writer."""
+    await HistoryEvent.raw(
+        _INSERT_SQL, now(), actor.account_id, actor.username[:20], actor.profile,
+        establishment_id if establishment_id is not None else actor.establishment_id,
+        pole_id if pole_id is not None else actor.pole_id, entity, entity_id, action, summary[:255],
+        None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
+        None if after is None else json.dumps(_jsonable(after), ensure_ascii=False),
     )
+
+
+_INSERT_SQL = """
+INSERT INTO history_event (at, actor_id, actor_username, profile, establishment_id, pole_id, entity, entity_id,
+                           action, summary, before, after)
+VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+"""
 
 
 async def events(

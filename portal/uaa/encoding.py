@@ -490,6 +490,32 @@ def _describe(status: str, day: date | None) -> str:
     return f"{label} ({day.strftime('%d/%m/%Y')})" if day and status in ENCODED else label
 
 
+# The statements of a save, written once: they run inside the write transaction, where every millisecond holds
+# up the other writers (SQLite has one writer at a time), and Piccolo's builder costs more than the statements.
+_UAA_ATTEMPTS_SQL = """
+SELECT a.id AS id, a.learner AS learner, a.uaa AS uaa, a.sequence AS sequence, a.status AS status,
+       a.presented_on AS presented_on, a.version AS version, a.establishment AS establishment,
+       u.code AS "uaa.code", u.label AS "uaa.label", p.short_label AS "uaa.profile.short_label",
+       l.establishment AS "learner.establishment", l.last_name AS "learner.last_name",
+       l.first_name AS "learner.first_name"
+FROM uaa_attempt a
+JOIN uaa_attempt t ON t.id = {} AND a.learner = t.learner AND a.uaa = t.uaa
+JOIN learner l ON l.id = a.learner
+LEFT JOIN uaa u ON u.id = a.uaa
+LEFT JOIN training_profile p ON p.id = u.profile
+ORDER BY a.sequence
+"""
+_UPDATE_SQL = """
+UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {},
+       establishment = {}
+WHERE id = {} AND version = {} RETURNING id
+"""
+_INSERT_PENDING_SQL = """
+INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
+VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
+"""
+
+
 async def _uaa_attempts(attempt_id: int, lock: bool = False) -> tuple[list[dict], AttemptRow | None]:
     """Every attempt of the learner × UAA of ``attempt_id`` (one query), with the learner's establishment.
 
@@ -497,14 +523,8 @@ async def _uaa_attempts(attempt_id: int, lock: bool = False) -> tuple[list[dict]
     the same UAA run one after the other and the second sees what the first wrote; SQLite's write transaction
     (IMMEDIATE) already serialises writers.
     """
-    of_attempt = Attempt.select(Attempt.learner).where(Attempt.id == attempt_id)
-    uaa_of_attempt = Attempt.select(Attempt.uaa).where(Attempt.id == attempt_id)
-    query = Attempt.select(
-        *_ROW_COLUMNS, Attempt.learner.establishment, Attempt.learner.last_name, Attempt.learner.first_name,
-    ).where(Attempt.learner.is_in(of_attempt) & Attempt.uaa.is_in(uaa_of_attempt)).order_by(Attempt.sequence)
-    if lock and not is_sqlite():
-        query = query.lock_rows(of=(Attempt,))
-    data = await query
+    sql = _UAA_ATTEMPTS_SQL + (" FOR UPDATE OF a" if lock and not is_sqlite() else "")
+    data = await Attempt.raw(sql, attempt_id)
     target = next((_row(d) for d in data if d["id"] == attempt_id), None)
     return data, target
 
@@ -579,11 +599,8 @@ async def save_attempt(user: CurrentUser, attempt_id: int, status: str | None, p
                          message="Aucune modification à enregistrer.")
 
         stamp = now()
-        changed_rows = await Attempt.update({
-            Attempt.status: updated.status, Attempt.presented_on: updated.presented_on,
-            Attempt.version: Attempt.version + 1, Attempt.updated_by: user.account_id, Attempt.updated_at: stamp,
-            Attempt.establishment: school,
-        }).where((Attempt.id == attempt_id) & (Attempt.version == expected)).returning(Attempt.id)
+        changed_rows = await Attempt.raw(_UPDATE_SQL, updated.status, updated.presented_on, user.account_id, stamp,
+                                         school, attempt_id, expected)
         if not changed_rows:
             raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
 
@@ -596,10 +613,8 @@ async def save_attempt(user: CurrentUser, attempt_id: int, status: str | None, p
                 raise StaleAttempt(GONE_MESSAGE, rows, attempt_id)
         added_id = None
         if plan.insert_pending is not None:
-            inserted = await Attempt.insert(Attempt(
-                learner=target.learner_id, uaa=target.uaa_id, sequence=plan.insert_pending, status=PENDING,
-                presented_on=None, establishment=school, updated_by=user.account_id, updated_at=stamp, version=1,
-            )).returning(Attempt.id)
+            inserted = await Attempt.raw(_INSERT_PENDING_SQL, target.learner_id, target.uaa_id, plan.insert_pending,
+                                         PENDING, school, user.account_id, stamp)
             added_id = inserted[0]["id"]
 
         if before.status == SUCCESS and (updated.status != SUCCESS or updated.presented_on != before.presented_on):
