@@ -79,7 +79,19 @@ PERMISSIONS: dict[str, frozenset[Profile]] = {
     "uaa.own_results": frozenset({Profile.LEARNER}),
     "directory.import": frozenset({Profile.ADMINISTRATION}),
     # Pole conventions (e-Pôles) — actions of portal/conventions. Scope rules in portal/conventions/services.py.
+    "conventions.read": frozenset({Profile.COORDINATOR, Profile.DIRECTION, Profile.DELEGUE_PO, Profile.ADMINISTRATION}),
+    "conventions.edit": frozenset({Profile.COORDINATOR, Profile.DIRECTION, Profile.DELEGUE_PO}),
+    "conventions.sign": frozenset({Profile.DELEGUE_PO}),
+    "conventions.validate": frozenset({Profile.ADMINISTRATION}),
+    "conventions.acknowledge": frozenset({Profile.DIRECTION}),
+    "conventions.change_request": frozenset({Profile.COORDINATOR, Profile.DIRECTION, Profile.DELEGUE_PO}),
+    "conventions.reference": frozenset({Profile.ADMINISTRATION}),
     # Competency tracking (CERISE PRO / CPRO) — actions of portal/competencies. Scope in its services.
+    "competencies.scenarios": frozenset({Profile.TEACHER}),
+    "competencies.evaluate": frozenset({Profile.TEACHER}),
+    "competencies.own_evaluations": frozenset({Profile.LEARNER}),
+    "competencies.frameworks": frozenset({Profile.TEACHER, Profile.DDFTP, Profile.ADMINISTRATION}),
+    "competencies.load_frameworks": frozenset({Profile.DDFTP, Profile.ADMINISTRATION}),
 }
 
 

@@ -1,10 +1,95 @@
-"""The conventions blocks of the dashboards (merged by `portal.dashboards.services.blocks_for`)."""
+"""The conventions blocks of the dashboards (merged by `portal.dashboards.services.blocks_for`).
+
+A constant, small number of queries per profile (no query per row): coordinator — the board of the pole's
+conventions; délégué PO — what waits for their signature; direction — what waits for their acknowledgment and the
+state of the conventions concerning the school; Administration — conventions to validate and change requests.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from portal.accounts.identity import CurrentUser
+from portal.conventions import rules
+from portal.conventions.services import administration_lists, summaries
+from portal.conventions.tables import (
+    Convention,
+)
+from portal.permissions import Profile
+
+# One statement per dashboard block: the dashboards are benchmarked and keep a small, constant number of queries.
+# Piccolo's raw queries take positional ``{}`` placeholders, in order (hence the repeated arguments below).
+_COLUMNS = """SELECT c.id, c.kind, c.step, p.name AS pole_name, o.name AS other_po_name, {done} AS done
+FROM convention c JOIN pole p ON p.id = c.pole LEFT JOIN organising_body o ON o.id = c.other_po"""
+
+#: conventions at their signatures that concern the PO (seat's PO, or the PO of a school covered), unsigned by it;
+#: arguments: step, active, po, po, po
+_TO_SIGN_SQL = _COLUMNS.format(done="0") + """
+JOIN establishment seat ON seat.id = p.seat
+WHERE c.step = {} AND c.active = {}
+  AND (seat.organising_body = {} OR EXISTS (SELECT 1 FROM convention_school cs
+        JOIN establishment e ON e.id = cs.establishment WHERE cs.convention = c.id AND e.organising_body = {}))
+  AND NOT EXISTS (SELECT 1 FROM convention_signature s WHERE s.convention = c.id AND s.organising_body = {})
+ORDER BY p.name, c.id"""
+
+#: active conventions of the school (as seat or as a school covered), with its acknowledgment;
+#: arguments: school, active, school, school
+_CONCERNING_SQL = _COLUMNS.format(
+    done="CASE WHEN EXISTS (SELECT 1 FROM convention_acknowledgment a WHERE a.convention = c.id "
+         "AND a.establishment = {}) THEN 1 ELSE 0 END") + """
+WHERE c.active = {} AND (p.seat = {} OR EXISTS (SELECT 1 FROM convention_school cs
+        WHERE cs.convention = c.id AND cs.establishment = {}))
+ORDER BY p.name, c.id"""
+
+
+@dataclass
+class Item:
+    """A convention as a dashboard list shows it."""
+
+    id: int
+    kind: str
+    step: str
+    pole_name: str
+    other_po_name: str
+    done: bool
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in words."""
+        return rules.KIND_LABELS[self.kind]
+
+    @property
+    def step_label(self) -> str:
+        """The step in words."""
+        return rules.STEP_LABELS[self.step]
+
+
+def _item(row: dict) -> Item:
+    return Item(row["id"], row["kind"], row["step"], row["pole_name"], row["other_po_name"] or "", bool(row["done"]))
 
 
 async def blocks(user: CurrentUser) -> dict:
-    """Blocks this domain adds to the dashboard of the profile acted for (none yet)."""
+    """Blocks this domain adds to the dashboard of the profile acted for."""
+    active = user.active
+    if active is None:
+        return {}
+    if active.profile == Profile.COORDINATOR:
+        board = await summaries((Convention.pole == (active.pole_id or -1)) & (Convention.active == True))
+        return {"conventions_board": board}
+    if active.profile == Profile.DELEGUE_PO:
+        po = active.organising_body_id or -1
+        rows = await Convention.raw(_TO_SIGN_SQL, rules.SIGNATURES, True, po, po, po)
+        return {"conventions_to_sign": [_item(row) for row in rows]}
+    if active.profile == Profile.DIRECTION:
+        school = active.establishment_id or -1
+        rows = await Convention.raw(_CONCERNING_SQL, school, True, school, school)
+        concerning = [_item(row) for row in rows]
+        return {
+            "conventions_to_acknowledge": [c for c in concerning
+                                           if c.step == rules.ACKNOWLEDGMENT and not c.done],
+            "conventions_concerning": concerning,
+        }
+    if active.profile == Profile.ADMINISTRATION:
+        lists = await administration_lists()
+        return {"conventions_to_validate": lists["waiting"], "conventions_requests": lists["requests"]}
     return {}
