@@ -1,0 +1,43 @@
+"""The competencies part of the benchmark dataset: a 30 × 25 grid for the bench teacher, and the requests the
+benchmark repeats (grid page, cell save) answering as expected."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from bench import seed as bench_seed
+from portal.competencies.tables import EvaluationCompetency, EvaluationLearner
+from tests import dbsetup
+from tests.integration.conftest import csrf_token, login, queries_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_bench_grid_and_its_requests():
+    # Imported here, not at collection: the module registers its generator with bench.seed when imported, and
+    # the other tests of the bench seed count exactly what the base set holds. It is taken out again at once.
+    from bench import seed_competencies
+    from portal.app import create_app
+    from portal.dashboards.services import clear_caches
+    from portal.permissions import Profile
+
+    bench_seed.GENERATORS[:] = [g for g in bench_seed.GENERATORS if g[0] != "competencies"]
+    await dbsetup.reset_tables()
+    clear_caches()
+    await bench_seed.generate("small")
+    counts = await seed_competencies.add_bench_grid()
+    assert counts["cmp_evaluation_competency"] == 25 and counts["cmp_evaluation_learner"] > 0
+    assert await seed_competencies.add_bench_grid() == {}  # idempotent
+    targets = await seed_competencies.bench_targets()
+    assert await EvaluationCompetency.count() == 25 and await EvaluationLearner.count() == counts[
+        "cmp_evaluation_learner"]
+    async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as client:
+        client.follow_redirects = False
+        await login(client, seed_competencies.BENCH_USERNAMES[Profile.TEACHER], bench_seed.BENCH_PASSWORD)
+        assert await queries_for(client, targets["grid_path"]) <= 10
+        token = await csrf_token(client)
+        headers = {"content-type": "application/x-www-form-urlencoded", "HX-Request": "true", "x-csrftoken": token}
+        first = await client.post(targets["cell_path"], content=targets["cell_body"], headers=headers)
+        again = await client.post(targets["cell_path"], content=targets["cell_body"], headers=headers)
+        assert first.status_code == 200 and again.status_code == 200 and "lvl-r" in again.text
