@@ -15,6 +15,8 @@ LEARNER_LIST_P95_TARGET_MS = 20.0
 SEARCH_P95_TARGET_MS = 40.0
 SAVE_P95_TARGET_MS = 25.0
 SAVE_MIN_RATIO = 0.5  # a row save serves at least half the baseline's requests/s
+GRID_P95_TARGET_MS = 60.0
+CELL_P95_TARGET_MS = 20.0
 
 #: The accounts the scenarios sign in with; ``bench.seed`` creates them with this password (hashed once).
 BENCH_PASSWORD = "Bench-Portail-2026"
@@ -45,7 +47,7 @@ class Scenario:
     sessions: int = 1  # distinct sessions the requests rotate over (0: one per connection)
     target_p95_ms: float | None = None
     min_ratio: float | None = None  # requests/s the scenario must reach, as a share of the baseline's
-    chain: bool = False  # each answer names the next row to save (see bench/run.py CHAIN_LUA)
+    chain: str = ""  # "uaa" / "grid": each answer names the next row or cell to save (bench/run.py *CHAIN_LUA)
     description: str = ""
 
 
@@ -78,8 +80,15 @@ SCENARIOS: list[Scenario] = [
     # Encoding under load: each request saves an Echec (today) on a pending row of a learner of the teacher's
     # school, as htmx does; the answer holds the new pending row, which a later request saves in turn.
     Scenario(name="uaa-save", path="/uaa/tentatives/{attempt}", profile=Profile.TEACHER, method="POST",
-             expect="tentative-", sessions=0, chain=True, target_p95_ms=SAVE_P95_TARGET_MS,
+             expect="tentative-", sessions=0, chain="uaa", target_p95_ms=SAVE_P95_TARGET_MS,
              min_ratio=SAVE_MIN_RATIO, description="enregistrer une ligne (Echec → nouvelle ligne à encoder), htmx"),
+    # Competency grid of 30 learners × 25 competencies (bench/seed_competencies.py), as the bench teacher.
+    Scenario(name="grid-page", path="/competences/evaluations/{evaluation}", profile=Profile.TEACHER,
+             expect='class="grid"', target_p95_ms=GRID_P95_TARGET_MS,
+             description="grille d'évaluation 30 × 25 (enseignant)"),
+    Scenario(name="grid-cell", path="/competences/evaluations/{evaluation}", profile=Profile.TEACHER,
+             method="POST", expect='class="grid"', sessions=0, chain="grid", target_p95_ms=CELL_P95_TARGET_MS,
+             min_ratio=SAVE_MIN_RATIO, description="enregistrer une cellule de la grille (htmx), niveau changé"),
     Scenario(name="uaa-attestation", path="/uaa/attestations/tentative/{attestation}", profile=Profile.TEACHER,
              expect="%PDF", description="attestation déjà délivrée, servie telle que stockée"),
 ]

@@ -79,7 +79,7 @@ SIZES: dict[str, Size] = {
 }
 
 #: Modules imported by :func:`seed` before generating, so that their ``@register`` generators run (e.g. UAA).
-EXTENSIONS: list[str] = ["bench.seed_uaa"]
+EXTENSIONS: list[str] = ["bench.seed_uaa", "bench.seed_competencies"]
 
 # --- invented but plausible names -----------------------------------------------------------------------------
 

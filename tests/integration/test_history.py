@@ -82,8 +82,10 @@ async def test_filters_by_entity_and_text(client):
     assert "Événement de l'institut" in by_text and "Événement du siège" not in by_text
     by_action = text(await client.get("/historique?recherche=suppression"))
     assert "Événement de l'institut" in by_action and "Événement du siège" not in by_action
-    nothing = text(await client.get("/historique?recherche=_"))
+    # "_" is a literal underscore, not LIKE's any-character: "du_siège" does not match "du siège"
+    nothing = text(await client.get("/historique?recherche=du_si%C3%A8ge"))
     assert "Aucun événement ne correspond" in nothing
+    assert "Événement du siège" in text(await client.get("/historique?recherche=si%C3%A8ge"))
     partial = await client.get("/historique?entite=message&recherche=siège", headers=HTMX)
     assert partial.status_code == 200 and "<html" not in partial.text
     assert partial.text.lstrip().startswith('<div id="history-table">')
