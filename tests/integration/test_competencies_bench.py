@@ -15,18 +15,15 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_bench_grid_and_its_requests():
-    # Imported here, not at collection: the module registers its generator with bench.seed when imported, and
-    # the other tests of the bench seed count exactly what the base set holds. It is taken out again at once.
     from bench import seed_competencies
     from portal.app import create_app
     from portal.dashboards.services import clear_caches
     from portal.permissions import Profile
 
-    bench_seed.GENERATORS[:] = [g for g in bench_seed.GENERATORS if g[0] != "competencies"]
     await dbsetup.reset_tables()
     clear_caches()
-    await bench_seed.generate("small")
-    counts = await seed_competencies.add_bench_grid()
+    seeded = await bench_seed.generate("small")  # bench.seed.EXTENSIONS brings the grid generator in
+    counts = seeded.counts
     assert counts["cmp_evaluation_competency"] == 25 and counts["cmp_evaluation_learner"] > 0
     assert await seed_competencies.add_bench_grid() == {}  # idempotent
     targets = await seed_competencies.bench_targets()
