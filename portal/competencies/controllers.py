@@ -22,7 +22,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
 
-from portal.competencies import exports, rules
+from portal.competencies import cells, exports, rules
 from portal.competencies import services as svc
 from portal.core import web
 from portal.core.clock import now
@@ -329,6 +329,7 @@ class EvaluationController(Controller):
     async def _grid_page(self, request: Request, evaluation_id: int, vue: str, status: int = 200, **extra):
         grid = await svc.grid(web.current_user(request), evaluation_id)
         context = {"grid": grid, "vue": vue, "levels": rules.LEVELS, "levels_by_code": rules.BY_CODE,
+                   "cell_html": cells.cell_html, "row_html": cells.row_html,
                    "errors": [], "cell_errors": {},
                    "comment_errors": {}, "notice": None, **extra}
         return web.page(request, "competencies/grid.html", status_code=status, **context)
@@ -345,6 +346,7 @@ class EvaluationController(Controller):
               notice: str = "") -> Response:
         return web.page(request, "competencies/partials/cell.html", status_code=status, evaluation_id=evaluation_id,
                         cell=cell, cell_error=error, cell_notice=notice, levels=rules.LEVELS,
+                        cell_html=cells.cell_html,
                         vue=_view(request.query_params.get("vue")))
 
     @post("/{evaluation_id:int}/cellules/{learner_id:int}/{node_id:int}", name="cmp_cell")

@@ -74,7 +74,7 @@ async def blocks(user: CurrentUser) -> dict:
     if active is None:
         return {}
     if active.profile == Profile.COORDINATOR:
-        board = await summaries((Convention.pole == (active.pole_id or -1)) & (Convention.active == True))
+        board = await summaries("active_pole", active.pole_id or -1, True)
         return {"conventions_board": board}
     if active.profile == Profile.DELEGUE_PO:
         po = active.organising_body_id or -1
