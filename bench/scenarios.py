@@ -69,6 +69,15 @@ SCENARIOS: list[Scenario] = [
     Scenario(name="dashboard-coordinator", path="/tableau-de-bord", profile=Profile.COORDINATOR,
              expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
              description="tableau de bord, coordonnateur du plus grand pôle"),
+    Scenario(name="dashboard-learner", path="/tableau-de-bord", profile=Profile.LEARNER, expect="Tableau de bord",
+             target_p95_ms=DASHBOARD_P95_TARGET_MS, description="tableau de bord, apprenant"),
+    Scenario(name="dashboard-school-admin", path="/tableau-de-bord", profile=Profile.SCHOOL_ADMIN,
+             expect="Tableau de bord", target_p95_ms=DASHBOARD_P95_TARGET_MS,
+             description="tableau de bord, administrateur d'établissement"),
+    Scenario(name="dashboard-ddftp", path="/tableau-de-bord", profile=Profile.DDFTP, expect="Tableau de bord",
+             target_p95_ms=DASHBOARD_P95_TARGET_MS, description="tableau de bord, DDFTP"),
+    Scenario(name="dashboard-delegue", path="/tableau-de-bord", profile=Profile.DELEGUE_PO, expect="Tableau de bord",
+             target_p95_ms=DASHBOARD_P95_TARGET_MS, description="tableau de bord, délégué PO"),
     # UAA validation. ``{learner}`` and ``{attestation}`` are resolved by the runner over HTTP as the account
     # (the first learner of the search, the first Réussite's attestation, issued before the load).
     Scenario(name="uaa-learner-list", path="/uaa/eleves/{learner}", profile=Profile.TEACHER,

@@ -207,3 +207,85 @@ def test_partner_direction_reads_but_cannot_edit_and_the_move_is_shown(page, a11
     csrf = next(c["value"] for c in token if c["name"] == "portal_csrf")
     refused = page.request.post(f"{href}/articles/art13", form={"_csrf_token": csrf, "texte": "x", "version": "0"})
     assert refused.status == 403
+
+
+AVENANT_SEED = r'''
+import asyncio, json, sys
+
+async def main(tag):
+    from portal.accounts.passwords import hash_password
+    from portal.accounts.tables import Account, Affiliation
+    from portal.conventions.services import pole_info, sync_pole
+    from portal.conventions.tables import Convention
+    from portal.core.clock import now
+    from portal.demo import DEMO_PASSWORD
+    from portal.directory.tables import Establishment, Pole, PoleSchool
+
+    async def insert(row):
+        return (await type(row).insert(row).returning(type(row).id))[0]["id"]
+
+    async def school(fase):
+        return (await Establishment.select(Establishment.id).where(Establishment.fase == fase).first())["id"]
+
+    pole = await insert(Pole(name=f"Pôle e2e avenant {tag[:6]} (démo)", seat=await school("99101"), demo=True))
+    await insert(PoleSchool(pole=pole, establishment=await school("99102"), role="partenaire", position=1))
+    username = f"e2e.av{tag[:8]}"
+    account = await insert(Account(username=username, first_name="Camille", last_name=f"Avenant{tag[:4]}",
+                                   email=f"{username}@demo.invalid", password_hash=hash_password(DEMO_PASSWORD),
+                                   origin="manual", demo=True, created_at=now()))
+    await insert(Affiliation(account=account, profile="coordonnateur", pole=pole, granted_at=now()))
+    await sync_pole(await pole_info(pole), demo=True)
+    convention = (await Convention.select(Convention.id).where(Convention.pole == pole).first())["id"]
+    current = now()
+    await Convention.update({Convention.step: "prise_de_connaissance", Convention.list_validated_at: current,
+                             Convention.articles_validated_at: current, Convention.admin_validated_at: current}).where(
+        Convention.id == convention)
+    print(json.dumps({"pole": pole, "convention": convention, "coordinator": username}))
+
+asyncio.run(main(sys.argv[1]))
+'''
+
+
+@pytest.fixture
+def validated_ressort(server_data_dir) -> dict:
+    """A pole of its own whose ressort de partenariat is validated by the Administration."""
+    env = {**os.environ, "PORTAL_DATA_DIR": server_data_dir}
+    env.pop("PORTAL_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", AVENANT_SEED, uuid.uuid4().hex], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_avenant_from_draft_to_prise_en_compte(page, a11y, validated_ressort):
+    url = f"/conventions/{validated_ressort['convention']}"
+    sign_in(page, validated_ressort["coordinator"])
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Avenants")).to_be_visible()
+    a11y(page)
+    page.locator("#avenants details", has_text="Préparer un avenant").locator("summary").click()
+    page.get_by_label("Motivation de l'avenant").fill("Rééquilibrage annuel (test e2e).")
+    page.get_by_role("button", name="Créer le brouillon d'avenant").click()
+    expect(page.locator("#avenants")).to_contain_text("Brouillon")
+    a11y(page)
+    page.get_by_role("button", name="Envoyer l'avenant aux signatures").click()
+    expect(page.locator("#avenants")).to_contain_text("En attente des signatures")
+    a11y(page)
+
+    as_user(page, "anne.lemaire")
+    page.goto(url)
+    page.get_by_label("Je signe l'avenant au nom de mon pouvoir organisateur").check()
+    page.get_by_role("button", name="Signer l'avenant").click()
+    expect(page.locator("#avenants")).to_contain_text("Communiqué à l'Administration")
+    a11y(page)
+    href = page.get_by_role("link", name="Télécharger l'avenant communiqué (PDF)").get_attribute("href")
+    first, second = page.request.get(href), page.request.get(href)
+    assert first.ok and first.body().startswith(b"%PDF") and first.body() == second.body()
+
+    as_user(page, "helene.fontaine")
+    page.goto("/tableau-de-bord")
+    expect(page.get_by_role("heading", name="Avenants communiqués")).to_be_visible()
+    a11y(page)
+    page.goto(url)
+    page.get_by_role("button", name="Marquer l'avenant « pris en compte » (Administration)").click()
+    expect(page.locator("#avenants")).to_contain_text("Pris en compte par l'Administration")
+    a11y(page)

@@ -2,7 +2,8 @@
 
 A constant, small number of queries per profile (no query per row): coordinator — the board of the pole's
 conventions; délégué PO — what waits for their signature; direction — what waits for their acknowledgment and the
-state of the conventions concerning the school; Administration — conventions to validate and change requests.
+state of the conventions concerning the school; Administration — conventions to validate, change requests and
+communicated avenants to take into account.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ _CONCERNING_SQL = _COLUMNS.format(
 WHERE c.active = {} AND (p.seat = {} OR EXISTS (SELECT 1 FROM convention_school cs
         WHERE cs.convention = c.id AND cs.establishment = {}))
 ORDER BY p.name, c.id"""
+
+#: avenants communicated and waiting to be taken into account by the Administration; arguments: status
+_AVENANTS_SQL = """SELECT a.id, a.convention, a.effective_year, c.kind, p.name AS pole_name, o.name AS other_po_name
+FROM convention_avenant a JOIN convention c ON c.id = a.convention JOIN pole p ON p.id = c.pole
+LEFT JOIN organising_body o ON o.id = c.other_po
+WHERE a.status = {}
+ORDER BY a.effective_year, p.name, a.id"""
 
 
 @dataclass
@@ -91,5 +99,9 @@ async def blocks(user: CurrentUser) -> dict:
         }
     if active.profile == Profile.ADMINISTRATION:
         lists = await administration_lists()
-        return {"conventions_to_validate": lists["waiting"], "conventions_requests": lists["requests"]}
+        avenants = await Convention.raw(_AVENANTS_SQL, rules.AV_COMMUNICATED)
+        for row in avenants:
+            row["kind_label"] = rules.KIND_LABELS[row["kind"]]
+        return {"conventions_to_validate": lists["waiting"], "conventions_requests": lists["requests"],
+                "conventions_avenants": avenants}
     return {}

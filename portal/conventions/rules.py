@@ -439,3 +439,68 @@ def deadline_state(due: date | None, today: date, soon_days: int = 14) -> str:
     if today > due:
         return "depassee"
     return "proche" if (due - today).days <= soon_days else "ok"
+
+
+# --- avenants --------------------------------------------------------------------------------------------------
+
+#: the kinds whose split (or transfer) of points may change each year by an avenant
+AVENANT_KINDS = frozenset({PARTNERSHIP, RESSORT_PARTNERSHIP, SPECIFIC})
+#: steps once the Administration has validated the convention
+VALIDATED_STEPS = frozenset({ACKNOWLEDGMENT, DONE})
+AV_DRAFT, AV_SIGNATURES, AV_COMMUNICATED, AV_TAKEN = "brouillon", "signatures", "communique", "pris_en_compte"
+AVENANT_STATUS_LABELS = {
+    AV_DRAFT: "Brouillon",
+    AV_SIGNATURES: "En attente des signatures",
+    AV_COMMUNICATED: "Communiqué à l'Administration",
+    AV_TAKEN: "Pris en compte par l'Administration",
+}
+AVENANT_YEARS_AHEAD = 3
+AVENANT_LATE_MESSAGE = ("Le délai est dépassé : un avenant prenant effet en {year} devait être communiqué au plus "
+                        "tard le {due:%d/%m/%Y} (1er juin de l'année scolaire précédente). Il ne peut plus être "
+                        "communiqué ; choisissez une année scolaire ultérieure.")
+
+
+def year_start(school_year: str | None) -> int | None:
+    """2027 for ``2027-2028``; None for anything that is not two consecutive years."""
+    text = (school_year or "").strip()
+    first, sep, second = text.partition("-")
+    if not sep or len(first) != 4 or len(second) != 4 or not first.isdigit() or not second.isdigit():
+        return None
+    return int(first) if int(second) == int(first) + 1 else None
+
+
+def avenant_due(effective_year: str) -> date:
+    """The last day to communicate an avenant taking effect in ``effective_year`` (``2027-2028`` → 1 June 2027)."""
+    start = year_start(effective_year)
+    if start is None:
+        raise RuleError("Choisissez l'année scolaire de prise d'effet de l'avenant (par exemple 2027-2028).")
+    return avenant_deadline(date(start, 9, 1))
+
+
+def avenant_refusal(kind: str, step: str, active: bool = True) -> str:
+    """Why no avenant may be made on a convention ("" when one may)."""
+    if kind not in AVENANT_KINDS:
+        return ("Un avenant ne concerne que la répartition ou la rétrocession des points : il est possible pour une "
+                "convention de partenariat, un ressort de partenariat ou une convention de partenariat spécifique.")
+    if not active or step not in VALIDATED_STEPS:
+        return "Un avenant n'est possible que sur une convention validée par l'Administration."
+    return ""
+
+
+def avenant_years(today: date, count: int = AVENANT_YEARS_AHEAD) -> list[str]:
+    """The next school years an avenant may still take effect in (their 1 June deadline not passed)."""
+    current = year_start(school_year_of(today)) or today.year
+    years = []
+    start = current + 1
+    while len(years) < count:
+        year = f"{start}-{start + 1}"
+        if avenant_due(year) >= today:
+            years.append(year)
+        start += 1
+    return years
+
+
+def avenant_late(effective_year: str, today: date) -> str:
+    """The French refusal when an avenant can no longer be communicated ("" while it still can)."""
+    due = avenant_due(effective_year)
+    return AVENANT_LATE_MESSAGE.format(year=effective_year, due=due) if today > due else ""

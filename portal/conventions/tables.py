@@ -124,3 +124,35 @@ class Campaign(Table, tablename="convention_campaign"):
     school_year = Varchar(length=9, unique=True)
     due_on = Date()
     demo = Boolean(default=False)
+
+
+class Avenant(Table, tablename="convention_avenant"):
+    """An annual avenant to the split (partenariat, ressort de partenariat) or to the transfer of points
+    (partenariat spécifique) of a validated convention, for one effective school year (one per year).
+
+    ``data``: JSON of the new article 8 table, with the structure the convention's article 8 stores. ``status``:
+    brouillon → signatures → communique → pris_en_compte (by the Administration).
+    """
+
+    convention = ForeignKey(references=Convention, index=True)
+    effective_year = Varchar(length=9)
+    data = Text(default="")
+    motivation = Text(default="")
+    status = Varchar(length=20, default="brouillon")
+    version = Integer(default=1)
+    created_by = ForeignKey(references=Account, null=True)
+    created_at = Timestamptz()
+    communicated_at = Timestamptz(null=True, default=None)
+    taken_at = Timestamptz(null=True, default=None)
+    taken_by = ForeignKey(references=Account, null=True)
+    document = ForeignKey(references=StoredDocument, null=True)
+    demo = Boolean(default=False)
+
+
+class AvenantSignature(Table, tablename="convention_avenant_signature"):
+    """The signature of an avenant by the délégué of one organising body concerned."""
+
+    avenant = ForeignKey(references=Avenant, index=True)
+    organising_body = ForeignKey(references=OrganisingBody)
+    account = ForeignKey(references=Account)
+    signed_at = Timestamptz()

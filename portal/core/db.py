@@ -78,6 +78,14 @@ async def atomic():
         yield
 
 
+def is_unique_violation(error: BaseException) -> bool:
+    """True when ``error`` is the database refusing a duplicate (a UNIQUE index), on SQLite or PostgreSQL: the
+    refusal of the loser of a race that a check before the insert could not see."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return "UNIQUE" in str(error)
+    return type(error).__name__ == "UniqueViolationError"  # asyncpg
+
+
 async def ping() -> bool:
     """True when the database answers a trivial query."""
     rows = await engine().run_ddl("SELECT 1 AS ok")

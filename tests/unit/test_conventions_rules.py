@@ -197,3 +197,56 @@ def test_deadline_state():
     assert rules.deadline_state(date(2026, 9, 30), today) == "depassee"
     assert rules.deadline_state(date(2026, 10, 15), today) == "proche"
     assert rules.deadline_state(date(2026, 12, 15), today) == "ok"
+
+
+# --- avenants ----------------------------------------------------------------------------------------------------
+
+
+def test_avenant_is_due_on_1_june_of_the_year_before():
+    from portal.conventions import rules as r
+
+    assert r.avenant_due("2027-2028") == date(2027, 6, 1)
+    assert r.avenant_due("2030-2031") == date(2030, 6, 1)
+    assert r.avenant_late("2027-2028", date(2027, 6, 1)) == ""
+    late = r.avenant_late("2027-2028", date(2027, 6, 2))
+    assert "01/06/2027" in late and "délai est dépassé" in late
+    for bad in ("2027", "2027-2029", "abcd-efgh", "", None):
+        assert r.year_start(bad) is None
+    with pytest.raises(r.RuleError):
+        r.avenant_due("2027-2029")
+
+
+def test_avenant_years_are_the_next_years_still_open():
+    from portal.conventions import rules as r
+
+    assert r.avenant_years(date(2026, 11, 23)) == ["2027-2028", "2028-2029", "2029-2030"]
+    # after 1 June 2027, 2027-2028 is closed
+    assert r.avenant_years(date(2027, 6, 2)) == ["2028-2029", "2029-2030", "2030-2031"]
+    assert r.avenant_years(date(2027, 9, 1))[0] == "2028-2029"
+
+
+def test_avenant_eligibility():
+    from portal.conventions import rules as r
+
+    for kind in (r.PARTNERSHIP, r.RESSORT_PARTNERSHIP, r.SPECIFIC):
+        assert r.avenant_refusal(kind, r.DONE) == ""
+        assert r.avenant_refusal(kind, r.ACKNOWLEDGMENT) == ""
+        assert "validée" in r.avenant_refusal(kind, r.SIGNATURES)
+        assert "validée" in r.avenant_refusal(kind, r.ADMINISTRATION)
+        assert r.avenant_refusal(kind, r.DONE, active=False) != ""
+    for kind in (r.COOPERATION, r.RESSORT_COOPERATION):
+        assert "répartition" in r.avenant_refusal(kind, r.DONE)
+
+
+def test_a_duplicate_refused_by_a_unique_index_is_recognised_on_both_engines():
+    import sqlite3
+
+    from portal.core.db import is_unique_violation
+
+    class UniqueViolationError(Exception):  # asyncpg's class name, as PostgreSQL raises it
+        pass
+
+    assert is_unique_violation(sqlite3.IntegrityError("UNIQUE constraint failed: convention_avenant.convention"))
+    assert is_unique_violation(UniqueViolationError("duplicate key value violates unique constraint"))
+    assert not is_unique_violation(sqlite3.IntegrityError("FOREIGN KEY constraint failed"))
+    assert not is_unique_violation(ValueError("UNIQUE"))
