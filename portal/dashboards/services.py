@@ -78,14 +78,11 @@ async def pending_access_requests(user: CurrentUser) -> int | None:
 
 
 async def establishment_accounts(establishment_id: int) -> dict[str, int]:
-    """Counts of the accounts of one establishment, by profile."""
-    rows = await Affiliation.select(Affiliation.profile).where(
-        (Affiliation.establishment == establishment_id) & (Affiliation.revoked_at.is_null())
-    )
-    counts: dict[str, int] = {}
-    for row in rows:
-        label = Profile(row["profile"]).label
-        counts[label] = counts.get(label, 0) + 1
+    """Counts of the accounts of one establishment, by profile (counted by the database: a school has hundreds)."""
+    rows = await Affiliation.raw(
+        "SELECT profile, COUNT(*) AS n FROM affiliation WHERE establishment = {} AND revoked_at IS NULL "
+        "GROUP BY profile", establishment_id)
+    counts = {Profile(row["profile"]).label: int(row["n"]) for row in rows}
     return dict(sorted(counts.items()))
 
 

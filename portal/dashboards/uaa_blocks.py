@@ -73,13 +73,20 @@ async def _learners_to_encode(establishment_id: int) -> dict:
             "attempts": sum(r["pending"] for r in rows)}
 
 
+# From the learner records of the account to their attempts (indexes on learner.account, then attempt.learner):
+# Piccolo's LEFT JOIN from the attempts kept SQLite from starting at the learner, and it scanned every attempt.
+_OWN_RESULTS_SQL = """
+SELECT a.status AS status, COUNT(*) AS n FROM learner l JOIN uaa_attempt a ON a.learner = l.id
+WHERE l.account = {} GROUP BY a.status
+"""
+
+
 async def own_results(account_id: int) -> dict | None:
     """A learner's own counts by status, or None when the account is no learner's."""
-    rows = await Attempt.select(Attempt.status, Count(Attempt.id, alias="n")).where(
-        Attempt.learner.account == account_id).group_by(Attempt.status)
+    rows = await Attempt.raw(_OWN_RESULTS_SQL, account_id)
     if not rows and not await Learner.exists().where(Learner.account == account_id):
         return None
-    counts = {r["status"]: r["n"] for r in rows}
+    counts = {r["status"]: int(r["n"]) for r in rows}
     return {"success": counts.get(SUCCESS, 0), "failure": counts.get(FAILURE, 0), "pending": counts.get(PENDING, 0)}
 
 
