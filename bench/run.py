@@ -487,9 +487,7 @@ def sign_in(base: str, username: str, password: str) -> Session:
 
 
 def resolve_path(base: str, scenario: Scenario, session: Session) -> Scenario:
-    """Fill ``{learner}`` / ``{attestation}`` in a scenario's path from the pages the account sees."""
-    import dataclasses
-
+    """Fill ``{learner}`` / ``{attestation}`` / ``{evaluation}`` in a scenario's path from what the account sees."""
     import httpx
 
     if "{evaluation}" in scenario.path:  # the bench teacher's grid (bench/seed_competencies.py)

@@ -51,7 +51,7 @@ ORDER BY a.effective_year, p.name, a.id"""
 
 
 @dataclass
-class Item:
+class Item(rules.KindAndStepLabels):
     """A convention as a dashboard list shows it."""
 
     id: int
@@ -60,16 +60,6 @@ class Item:
     pole_name: str
     other_po_name: str
     done: bool
-
-    @property
-    def kind_label(self) -> str:
-        """The kind in words."""
-        return rules.KIND_LABELS[self.kind]
-
-    @property
-    def step_label(self) -> str:
-        """The step in words."""
-        return rules.STEP_LABELS[self.step]
 
 
 def _item(row: dict) -> Item:

@@ -504,3 +504,21 @@ def avenant_late(effective_year: str, today: date) -> str:
     """The French refusal when an avenant can no longer be communicated ("" while it still can)."""
     due = avenant_due(effective_year)
     return AVENANT_LATE_MESSAGE.format(year=effective_year, due=due) if today > due else ""
+
+
+class KindAndStepLabels:
+    """``kind_label`` and ``step_label`` for anything with a ``kind`` and a ``step`` (summaries, dashboard items,
+    the convention page): the words come from one place."""
+
+    kind: str
+    step: str
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in words."""
+        return KIND_LABELS[self.kind]
+
+    @property
+    def step_label(self) -> str:
+        """The step in words."""
+        return STEP_LABELS[self.step]

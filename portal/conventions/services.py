@@ -312,7 +312,7 @@ async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[s
 
 
 @dataclass
-class ConventionSummary:
+class ConventionSummary(rules.KindAndStepLabels):
     """One line of a pole's list of conventions or of a dashboard board."""
 
     id: int
@@ -329,16 +329,6 @@ class ConventionSummary:
     signatures_missing: int = 0
     deadline: date | None = None
     deadline_state: str = ""
-
-    @property
-    def kind_label(self) -> str:
-        """The kind in words."""
-        return rules.KIND_LABELS[self.kind]
-
-    @property
-    def step_label(self) -> str:
-        """The step in words."""
-        return rules.STEP_LABELS[self.step]
 
 
 async def campaign_due(on: date | None = None) -> date | None:
@@ -613,7 +603,7 @@ class Party:
 
 
 @dataclass
-class ConventionView:
+class ConventionView(rules.KindAndStepLabels):
     """Everything a convention page shows and what the person may do there."""
 
     row: dict
@@ -645,19 +635,9 @@ class ConventionView:
         return self.row["kind"]
 
     @property
-    def kind_label(self) -> str:
-        """The kind in words."""
-        return rules.KIND_LABELS[self.kind]
-
-    @property
     def step(self) -> str:
         """The current step."""
         return self.row["step"]
-
-    @property
-    def step_label(self) -> str:
-        """The current step in words."""
-        return rules.STEP_LABELS[self.step]
 
     @property
     def missing(self) -> list[ArticleState]:
