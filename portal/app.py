@@ -23,6 +23,7 @@ from portal.core.db import close_database, open_database
 from portal.core.templating import build_environment
 from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
 from portal.dashboards.controllers import DashboardController, HealthController
+from portal.documents import pdf
 from portal.history import controllers as history_controllers
 from portal.imports import controllers as import_controllers
 from portal.messaging import controllers as messaging_controllers
@@ -73,7 +74,7 @@ def create_app() -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[HTMXPlugin()],
         on_startup=[open_database],
-        on_shutdown=[close_database],
+        on_shutdown=[close_database, pdf.close_pool],
         logging_config=LoggingConfig(log_exceptions="always" if settings.debug else "debug"),
         debug=settings.debug,
         openapi_config=None,

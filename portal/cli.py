@@ -1,5 +1,5 @@
 """The ``portal`` command: migrate, load the demo, print the demo accounts, import the FWB directory, load the UAA
-reference data, seed benchmarks, serve."""
+reference data, load competency frameworks, seed benchmarks, serve."""
 
 from __future__ import annotations
 
@@ -67,6 +67,66 @@ def _load_reference(args: argparse.Namespace) -> None:
         print(f"attention — {warning}")
 
 
+def _load_framework(args: argparse.Namespace) -> None:
+    """Check every file first, then load them all in one transaction: any fault and nothing is loaded."""
+    from pathlib import Path
+
+    from portal.competencies.frameworks import (
+        FrameworkFileError,
+        FrameworkVersionConflict,
+        load_framework,
+        parse_framework,
+    )
+    from portal.core.db import atomic
+
+    specs = []
+    faulty = False
+    for name in args.paths:
+        path = Path(name)
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            print(f"{name} : fichier introuvable.", file=sys.stderr)
+            faulty = True
+            continue
+        except OSError as error:
+            print(f"{name} : lecture impossible ({error.strerror or error}).", file=sys.stderr)
+            faulty = True
+            continue
+        try:
+            specs.append((name, parse_framework(content, source=path.name)))
+        except FrameworkFileError as error:
+            for message in error.messages:
+                print(message, file=sys.stderr)
+            faulty = True
+    if faulty:
+        print("Aucun référentiel chargé.", file=sys.stderr)
+        raise SystemExit(1)
+
+    async def load_all():
+        reports = []
+        async with atomic():  # each load joins this one transaction: a refused version loads nothing at all
+            for name, spec in specs:
+                try:
+                    reports.append((name, spec, await load_framework(spec)))
+                except FrameworkVersionConflict as error:
+                    raise FrameworkVersionConflict(f"{name} : {error}") from None
+        return reports
+
+    try:
+        reports = asyncio.run(load_all())
+    except FrameworkVersionConflict as error:
+        print(error, file=sys.stderr)
+        print("Aucun référentiel chargé.", file=sys.stderr)
+        raise SystemExit(1) from None
+    for name, spec, report in reports:
+        if report.created:
+            print(f"{name} : référentiel {spec.code} version {spec.version} chargé ({report.nodes} nœuds).")
+        else:
+            print(f"{name} : référentiel {spec.code} version {spec.version} déjà chargé, inchangé "
+                  f"({report.nodes} nœuds).")
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -93,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     import_fwb.add_argument("path", nargs="?", help="fichier à importer (défaut : ../shared/data/fwb/Cartographie-Ecoles-FWB.csv.gz)")
     reference = sub.add_parser("load-reference", help="charger le référentiel des UAA (options, profils, UAA)")
     reference.add_argument("path", nargs="?", help="fichier TOML (défaut : portal/uaa/reference/uaa.toml)")
+    framework = sub.add_parser("load-framework", help="charger des référentiels de compétences (fichiers TOML)")
+    framework.add_argument("paths", nargs="+", metavar="FICHIER",
+                           help="fichier TOML d'un référentiel (format : portal/competencies/frameworks/bacpro_melec.toml)")
     serve = sub.add_parser("serve", help="servir le portail")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -111,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         _import_fwb(args)
     elif args.command == "load-reference":
         _load_reference(args)
+    elif args.command == "load-framework":
+        _load_framework(args)
     elif args.command == "serve":
         _serve(args)
     elif args.command == "seed":

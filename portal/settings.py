@@ -20,6 +20,11 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return max(0, int(value)) if value else None
+
+
 def _secret(data_dir: Path) -> str:
     """Return the signing secret: from the environment, else one generated once and kept in the data folder."""
     if os.environ.get("PORTAL_SECRET_KEY"):
@@ -59,6 +64,7 @@ class Settings:
     db_pool: bool = True
     bench_endpoints: bool = False
     workers: int = 1
+    pdf_processes: int | None = None  # None: one per core (at most 4)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -99,6 +105,7 @@ def load() -> Settings:
         db_pool=_bool("PORTAL_DB_POOL", True),
         bench_endpoints=_bool("PORTAL_BENCH_ENDPOINTS", False),
         workers=max(1, int(os.environ.get("PORTAL_WORKERS", "1"))),
+        pdf_processes=_optional_int("PORTAL_PDF_PROCESSES"),
     )
 
 

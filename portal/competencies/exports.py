@@ -8,6 +8,8 @@ import io
 import re
 from datetime import datetime
 
+from portal.i18n import gettext
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT = "application/vnd.oasis.opendocument.text"
 
@@ -102,4 +104,4 @@ def blank_sheet_pdf(grid, levels, created: datetime) -> bytes:
 
     return pdf.render_pdf("competencies/documents/sheet.html", {"grid": grid, "levels": levels, "created": created},
                           created=created, stylesheets=["competencies/documents/sheet.css"],
-                          title=f"Fiche d'évaluation — {grid.evaluation['title']}")
+                          title=gettext("Fiche d'évaluation — %(title)s") % {"title": grid.evaluation["title"]})

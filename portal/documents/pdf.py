@@ -11,6 +11,11 @@
 - WeasyPrint is CPU-bound and not documented as thread-safe: every rendering runs in ONE dedicated worker thread
   per process (:func:`run`), so the event loop keeps serving requests while a PDF is made and two renderings
   never share WeasyPrint's state.
+- Many documents at once (a batch of attestations) are rendered by :func:`run_parallel` in a pool of worker
+  processes, one per core (``PORTAL_PDF_PROCESSES``; 0 renders them one by one in the thread). The pool is made
+  when first needed, from a fork server that has already imported WeasyPrint and the portal (a worker starts in
+  milliseconds, not the second an import takes); :func:`warm_up` lets a page start it before the user asks for a
+  batch, and :func:`close_pool` stops it with the app.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -30,7 +37,7 @@ from weasyprint import CSS, HTML, Document
 
 from portal.core.clock import as_aware
 from portal.core.templating import build_environment
-from portal.settings import ROOT
+from portal.settings import ROOT, settings
 
 PDF_VARIANT = "pdf/a-3b"
 TEMPLATES = ROOT / "templates"
@@ -43,6 +50,80 @@ async def run(function: Callable[..., T], *args: Any) -> T:
     """Run a rendering function in the PDF worker thread and wait for it without blocking the event loop."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor, functools.partial(function, *args))
+
+
+_processes: ProcessPoolExecutor | None = None
+# imported once by the fork server, before it forks the workers (the modules whose functions the pool runs)
+POOL_PRELOAD = ["portal.documents.pdf", "portal.uaa.attestations"]
+
+
+def pool_size() -> int:
+    """How many rendering processes :func:`run_parallel` uses (0: none, render in the thread)."""
+    if settings.pdf_processes is not None:
+        return settings.pdf_processes
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    global _processes
+    if _processes is None:
+        # forkserver, not fork: this process runs threads (the database's, the renderer's), and forking them is
+        # unsafe; a fork server started now is a clean single-threaded process that has imported WeasyPrint.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(POOL_PRELOAD)
+        _processes = ProcessPoolExecutor(max_workers=pool_size(), mp_context=context)
+    return _processes
+
+
+def _ready() -> bool:
+    """Run in a new rendering process: lay out a line of text, so that fonts and caches are loaded before the
+    first real document (the first rendering of a process costs twice a warm one)."""
+    layout('<p style="font-family: \'DejaVu Sans\'">Portail</p>').write_pdf()
+    return True
+
+
+_warming: asyncio.Task | None = None
+
+
+async def warm_up() -> None:
+    """Start the rendering processes now (all of them), so that the next :func:`run_parallel` finds them ready."""
+    if pool_size() < 1:
+        return
+    loop = asyncio.get_running_loop()
+    pool = _process_pool()
+    await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(pool_size())))
+
+
+def prepare_pool() -> None:
+    """Start the rendering processes in the background, unless they run already (a page that leads to a batch
+    calls it: the processes are ready by the time the user submits)."""
+    global _warming
+    if pool_size() > 0 and _processes is None and (_warming is None or _warming.done()):
+        _warming = asyncio.get_running_loop().create_task(warm_up())
+
+
+async def run_parallel(function: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    """``[function(item) for item in items]``, computed in the rendering processes, in order.
+
+    ``function`` must be a module-level function (the workers import it by name) and the items picklable. With no
+    pool (``PORTAL_PDF_PROCESSES=0``) or a single item, the work is done in the thread of :func:`run`."""
+    if pool_size() < 1 or len(items) < 2:
+        return [await run(function, item) for item in items]
+    loop = asyncio.get_running_loop()
+    pool = _process_pool()
+    return list(await asyncio.gather(*(loop.run_in_executor(pool, function, item) for item in items)))
+
+
+async def close_pool() -> None:
+    """Stop the rendering processes (when the app stops)."""
+    global _processes, _warming
+    if _warming is not None:
+        _warming.cancel()
+        _warming = None
+    if _processes is not None:
+        pool, _processes = _processes, None
+        await asyncio.get_running_loop().run_in_executor(None, functools.partial(pool.shutdown, wait=True,
+                                                                                 cancel_futures=True))
 
 
 @functools.cache

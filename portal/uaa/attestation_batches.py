@@ -30,7 +30,7 @@ from portal.uaa.attestations import (  # the issuing rules a batch relies on
     TamperedDocument,
     ascii_slug,
     current_attestations,
-    issue_from_facts,
+    issue_many,
     load_attempts,
 )
 from portal.uaa.rules import SUCCESS
@@ -214,29 +214,31 @@ async def batch_title(establishment_id: int, criteria: BatchCriteria) -> tuple[s
 
 
 BATCH_CHUNK = 20  # stored PDFs read and appended per step (progress in between)
+ISSUE_GROUP = 10  # attestations issued together: rendered in parallel, stored in one transaction
+
+
+def prepare_printing() -> None:
+    """Start the rendering processes of batches now, while the user fills the form (see :mod:`pdf`)."""
+    pdf.prepare_pool()
 
 
 async def build_batch(job: BatchJob, attempt_ids: list[int], actor: Actor) -> bytes:
-    """The PDF of a batch: issue what is missing (one transaction each), then put the pages of the stored PDFs
-    together, in order. Updates ``job`` as it goes. Attempts no longer successful are left out.
+    """The PDF of a batch: issue what is missing (by groups, see :func:`issue_many`), then put the pages of the
+    stored PDFs together, in order. Updates ``job`` as it goes. Attempts no longer successful are left out.
 
     The batch prints the issued documents themselves (each checked against its SHA-256), not a new rendering:
     what is printed is exactly what was issued, and nothing is laid out twice."""
     facts = await load_attempts(attempt_ids)
     current = await current_attestations(attempt_ids)
-    document_ids: list[int] = []  # in printing order
-    for attempt_id in attempt_ids:
-        item = facts.get(attempt_id)
-        if item is not None and item.is_success:
-            attestation = current.get(attempt_id)
-            if attestation is None:
-                try:
-                    attestation = await issue_from_facts(item, actor)
-                except AttestationError:
-                    attestation = None
-            if attestation is not None and attestation.document is not None:
-                document_ids.append(attestation.document)
-        job.done += 1
+    wanted = [attempt_id for attempt_id in attempt_ids if attempt_id in facts and facts[attempt_id].is_success]
+    missing = [facts[attempt_id] for attempt_id in wanted if attempt_id not in current]
+    job.done = len(attempt_ids) - len(missing)
+    for start in range(0, len(missing), ISSUE_GROUP):
+        group = missing[start:start + ISSUE_GROUP]
+        current.update(await issue_many(group, actor))
+        job.done += len(group)
+    document_ids = [current[attempt_id].document for attempt_id in wanted  # in printing order
+                    if attempt_id in current and current[attempt_id].document is not None]
     if not document_ids:
         raise NotASuccess("Aucune réussite ne correspond plus à ces critères.")
     job.pages = len(document_ids)

@@ -121,6 +121,7 @@ class BatchController(Controller):
         user = current_user(request)
         establishment_id = user.active.establishment_id if user.active else None
         choices = await batches.batch_choices(establishment_id)
+        batches.prepare_printing()
         return page(request, BATCH_PAGE, choices=choices, form={}, errors=[],
                     recent=batches.recent_batches(establishment_id))
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -382,6 +382,27 @@ async def _lock_issuing(year: int) -> None:
         await Attestation.raw("SELECT pg_advisory_xact_lock({}, {})", LOCK_CLASS, year)
 
 
+async def _store_issued(facts: AttemptFacts, number: str, issued_at: datetime, content: bytes,
+                        actor: Actor) -> Attestation:
+    """Store an issued attestation (document, row, history), inside the caller's issuing transaction."""
+    document_id = await documents.store(DOCUMENT_KIND, number, attestation_filename(number), content,
+                                        created_at=issued_at)
+    attestation = Attestation(
+        number=number, attempt=facts.id, learner=facts.learner_id, uaa=facts.uaa_id,
+        establishment=facts.establishment_id, document=document_id, issued_at=issued_at,
+    )
+    await attestation.save()
+    await record(
+        actor, HISTORY_ENTITY, attestation.id, "délivrance",
+        after={"number": number, "attempt_id": facts.id, "learner_id": facts.learner_id,
+               "uaa": facts.uaa_code, "validated_on": facts.presented_on,
+               "sha256": documents.sha256_hex(content), "size": len(content)},
+        summary=f"Attestation {number} — {facts.first_name} {facts.last_name}, UAA {facts.uaa_code}",
+        establishment_id=facts.establishment_id,
+    )
+    return attestation
+
+
 async def issue_from_facts(facts: AttemptFacts, actor: Actor) -> Attestation:
     """Issue the attestation of a successful attempt (see the module's docstring)."""
     if not facts.is_success:
@@ -404,22 +425,53 @@ async def issue_from_facts(facts: AttemptFacts, actor: Actor) -> Attestation:
         if expected != number or fresh != facts:  # another attestation took the number, or the data moved
             number, facts = expected, fresh
             content = await pdf.run(render_attestation, attestation_view(facts, number, issued_at))
-        document_id = await documents.store(DOCUMENT_KIND, number, attestation_filename(number), content,
-                                            created_at=issued_at)
-        attestation = Attestation(
-            number=number, attempt=facts.id, learner=facts.learner_id, uaa=facts.uaa_id,
-            establishment=facts.establishment_id, document=document_id, issued_at=issued_at,
-        )
-        await attestation.save()
-        await record(
-            actor, HISTORY_ENTITY, attestation.id, "délivrance",
-            after={"number": number, "attempt_id": facts.id, "learner_id": facts.learner_id,
-                   "uaa": facts.uaa_code, "validated_on": facts.presented_on,
-                   "sha256": documents.sha256_hex(content), "size": len(content)},
-            summary=f"Attestation {number} — {facts.first_name} {facts.last_name}, UAA {facts.uaa_code}",
-            establishment_id=facts.establishment_id,
-        )
-    return attestation
+        return await _store_issued(facts, number, issued_at, content, actor)
+
+
+class _Moved(Exception):
+    """Something changed between the rendering of a group and its storing."""
+
+
+async def issue_many(items: Sequence[AttemptFacts], actor: Actor) -> dict[int, Attestation]:
+    """Issue the attestations of several Réussites at once (a batch): consecutive numbers, the PDFs rendered in
+    parallel (:func:`pdf.run_parallel`), then everything stored in one transaction. Returns them by attempt id.
+
+    Same rules as :func:`issue_from_facts`: if anything moved between the rendering and the transaction (another
+    attestation took a number, an attempt changed or was issued meanwhile), the group is issued one by one by
+    :func:`issue_from_facts`, which checks each again. Attempts that are no longer Réussites are left out."""
+    items = [facts for facts in items if facts.is_success]
+    if len(items) < 2:
+        return await _issue_each(items, actor)
+    issued_at = now()
+    year = local(issued_at).year
+    last = await _last_number(year)
+    numbers, previous = [], last
+    for _ in items:
+        previous = next_number(year, previous)
+        numbers.append(previous)
+    views = [attestation_view(facts, number, issued_at) for facts, number in zip(items, numbers, strict=True)]
+    contents = await pdf.run_parallel(render_attestation, views)
+    ids = [facts.id for facts in items]
+    try:
+        async with atomic():
+            await _lock_issuing(year)
+            if (await _last_number(year) != last or await current_attestations(ids)
+                    or await load_attempts(ids) != {facts.id: facts for facts in items}):
+                raise _Moved()
+            return {facts.id: await _store_issued(facts, number, issued_at, content, actor)
+                    for facts, number, content in zip(items, numbers, contents, strict=True)}
+    except _Moved:
+        return await _issue_each(items, actor)
+
+
+async def _issue_each(items: Iterable[AttemptFacts], actor: Actor) -> dict[int, Attestation]:
+    issued: dict[int, Attestation] = {}
+    for facts in items:
+        try:
+            issued[facts.id] = await issue_from_facts(facts, actor)
+        except AttestationError:  # no longer a Réussite, or gone: left out of the batch
+            pass
+    return issued
 
 
 async def issue_for_attempt(attempt_id: int, actor: Actor | CurrentUser) -> Attestation:

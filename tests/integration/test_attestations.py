@@ -423,3 +423,67 @@ async def test_a_batch_belongs_to_its_establishment(client, world):
     assert (await client.get(url)).status_code == 404
     assert (await client.get(url + "/pdf")).status_code == 404
     assert (await client.get("/uaa/attestations/lot/not-a-job")).status_code == 404
+
+
+# --- issuing a group at once (batches) ---------------------------------------------------------------------------
+
+
+async def _group(world) -> list:
+    facts = await attestations.load_attempts([world[k] for k in ("lucas_success", "zoe_success", "zoe_success2")])
+    return [facts[world[k]] for k in ("lucas_success", "zoe_success", "zoe_success2")]
+
+
+async def test_a_group_gets_consecutive_numbers_rendered_in_parallel_as_one_by_one(world):
+    group = await _group(world)
+    issued = await attestations.issue_many(group, TEACHER)
+    assert set(issued) == {facts.id for facts in group}
+    numbers = [issued[facts.id].number for facts in group]
+    sequences = [attestations.parse_number(number)[1] for number in numbers]
+    assert sequences == list(range(sequences[0], sequences[0] + 3))
+    events = await HistoryEvent.select().where(HistoryEvent.action == "délivrance")
+    assert sorted(event["summary"].split(" ")[1] for event in events) == sorted(numbers)
+    for facts in group:
+        attestation = issued[facts.id]
+        [document] = await StoredDocument.select().where(StoredDocument.id == attestation.document)
+        # what the rendering processes made is byte for byte what the thread makes for the same view
+        view = attestations.attestation_view(facts, attestation.number, attestation.issued_at)
+        assert document["content"] == attestations.render_attestation(view)
+        assert facts.last_name in pdf_text(document["content"])[1]
+    # Asked again: nothing new, the same attestations.
+    again = await attestations.issue_many(group, TEACHER)
+    assert {k: v.number for k, v in again.items()} == dict(zip([f.id for f in group], numbers, strict=True))
+    assert await Attestation.count() == 3
+
+
+async def test_a_group_that_moved_while_rendering_is_issued_one_by_one(world, monkeypatch):
+    group = await _group(world)
+    rendering = attestations.pdf.run_parallel
+
+    async def meanwhile(function, items):
+        contents = await rendering(function, items)
+        # While the group was rendered: another request issued Zoé's second attestation (taking the next number)
+        # and Lucas's name was corrected.
+        await attestations.issue_for_attempt(world["zoe_success2"], TEACHER)
+        await Learner.update({Learner.last_name: "Petitjean"}).where(Learner.id == world["lucas"])
+        return contents
+
+    monkeypatch.setattr(attestations.pdf, "run_parallel", meanwhile)
+    issued = await attestations.issue_many(group, TEACHER)
+    assert set(issued) == {facts.id for facts in group}
+    assert await Attestation.count() == 3  # Zoé's second one issued once, by the other request
+    sequences = sorted(attestations.parse_number(a.number)[1] for a in issued.values())
+    assert sequences == list(range(sequences[0], sequences[0] + 3))
+    [document] = await StoredDocument.select().where(StoredDocument.id == issued[world["lucas_success"]].document)
+    assert "Petitjean" in pdf_text(document["content"])[1]  # issued with the corrected name
+
+
+async def test_a_group_leaves_out_what_is_no_longer_a_reussite(world):
+    group = await _group(world)
+    await Attempt.update({Attempt.status: "echec"}).where(Attempt.id == world["zoe_success"])
+    fresh = await attestations.load_attempts([world["zoe_success"]])
+    issued = await attestations.issue_many([group[0], fresh[world["zoe_success"]], group[2]], TEACHER)
+    assert set(issued) == {world["lucas_success"], world["zoe_success2"]}
+    # Stale facts that still say Réussite: the transaction sees the Echec and issues the others one by one.
+    issued = await attestations.issue_many(group, TEACHER)
+    assert set(issued) == {world["lucas_success"], world["zoe_success2"]}
+    assert await Attestation.count() == 2
