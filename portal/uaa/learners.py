@@ -29,8 +29,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlencode
 
-from piccolo.columns.combination import WhereRaw
-
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import local, now
 from portal.core.db import atomic, is_sqlite
@@ -753,8 +751,9 @@ def switchable_affiliations(user: CurrentUser) -> list:
     return [a for a in user.affiliations if a.establishment_id and allowed(a.profile, "uaa.search")]
 
 
-def _contains(text: str) -> WhereRaw:
-    """Name, first name or N° CF contains ``text``, case ignored (``%`` and ``_`` taken literally).
+def _contains(text: str) -> tuple[str, list[str]]:
+    """Name, first name or N° CF contains ``text``, case ignored (``%`` and ``_`` taken literally): a condition on
+    the learner ``l`` and its parameters (the text is only ever a parameter).
 
     SQLite's LIKE (and PostgreSQL's ILIKE under a C locale) ignores the case of ASCII letters only: the word
     is also tried as typed, in lower case, in upper case and capitalised, so that « élodie » finds « Élodie ».
@@ -762,20 +761,44 @@ def _contains(text: str) -> WhereRaw:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     variants = list(dict.fromkeys((escaped, escaped.lower(), escaped.upper(), escaped.capitalize())))
     operator = "LIKE" if is_sqlite() else "ILIKE"
-    columns = ('"learner"."last_name"', '"learner"."first_name"', '"learner"."cf_number"')
+    columns = ("l.last_name", "l.first_name", "l.cf_number")
     sql = " OR ".join(f"{name} {operator} {{}} ESCAPE '\\'" for name in columns for _ in variants)
-    return WhereRaw(f"({sql})", *[f"%{variant}%" for _ in columns for variant in variants])
+    return f"({sql})", [f"%{variant}%" for _ in columns for variant in variants]
+
+
+# The search's reads, written once: Piccolo rebuilt the same joined selects on every view of /uaa/recherche, and
+# building them cost more CPU than running them. Only fixed fragments of SQL are put together below (the sort
+# comes from :data:`_SORT_SQL`, a closed list); every value, the searched text included, is a parameter.
+# ``birth_date`` is a plain column reference: SQLite keeps its declared type (see also :func:`_as_date`).
+_IMPLANTATIONS_SQL = "SELECT id, fase, name FROM implantation WHERE establishment = {} ORDER BY fase"
+_COMBOS_SQL = """
+SELECT DISTINCT l.school_year AS school_year, l.study_year AS study_year, o.code AS code, o.label AS label
+FROM learner l LEFT JOIN uaa_option o ON o.id = l.option
+WHERE l.establishment = {} AND l.active = {}
+"""
+_SEARCH_COUNT_SQL = "SELECT COUNT(*) AS count FROM learner l WHERE "
+_SEARCH_PAGE_SQL = """
+SELECT l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex, l.birth_date AS birth_date,
+       l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code, o.label AS option_label,
+       e.fase AS fase, e.uai AS uai
+FROM learner l
+LEFT JOIN uaa_option o ON o.id = l.option
+LEFT JOIN establishment e ON e.id = l.establishment
+WHERE """
+#: :data:`SORTS`' columns → SQL (nothing else reaches ORDER BY).
+_SORT_SQL = {
+    "last_name": "l.last_name", "first_name": "l.first_name", "sex": "l.sex", "birth_date": "l.birth_date",
+    "cf_number": "l.cf_number", "study_year": "l.study_year", "option.code": "o.code",
+}
+#: The ties, after the sorted column (which is not repeated).
+_TIES_SQL = ("l.last_name", "l.first_name", "l.id")
 
 
 async def search_choices(establishment_id: int) -> SearchChoices:
     """The lists of the criteria form: two queries."""
     choices = SearchChoices()
-    choices.implantations = await Implantation.select(Implantation.id, Implantation.fase, Implantation.name).where(
-        Implantation.establishment == establishment_id).order_by(Implantation.fase)
-    combos = await Learner.select(
-        Learner.school_year, Learner.study_year, Learner.option.code.as_alias("code"),
-        Learner.option.label.as_alias("label"),
-    ).where((Learner.establishment == establishment_id) & (Learner.active == True)).distinct()
+    choices.implantations = await Implantation.raw(_IMPLANTATIONS_SQL, establishment_id)
+    combos = await Learner.raw(_COMBOS_SQL, establishment_id, True)
     choices.school_years = sorted({row["school_year"] for row in combos if row["school_year"]}, reverse=True)
     choices.study_years = sorted({row["study_year"] for row in combos if row["study_year"]})
     options = {row["code"]: row["label"] for row in combos if row["code"]}
@@ -798,40 +821,36 @@ async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> Search
     establishment_id = establishment_of(user)
     choices = await search_choices(establishment_id)
     criteria = settle(criteria, choices)
-    conditions = [Learner.establishment == establishment_id, Learner.active == True]
+    conditions = ["l.establishment = {}", "l.active = {}"]
+    args: list = [establishment_id, True]
     if criteria.school_year:
-        conditions.append(Learner.school_year == criteria.school_year)
+        conditions.append("l.school_year = {}")
+        args.append(criteria.school_year)
     if criteria.implantation is not None:
-        conditions.append(Learner.implantation == criteria.implantation)
+        conditions.append("l.implantation = {}")
+        args.append(criteria.implantation)
     if criteria.study_year:
-        conditions.append(Learner.study_year == criteria.study_year)
+        conditions.append("l.study_year = {}")
+        args.append(criteria.study_year)
     if criteria.option:
-        conditions.append(Learner.option.is_in(Option.select(Option.id).where(Option.code == criteria.option)))
+        conditions.append("l.option IN (SELECT id FROM uaa_option WHERE code = {})")
+        args.append(criteria.option)
     for word in criteria.q.split()[:5]:
-        conditions.append(_contains(word))
+        sql, values = _contains(word)
+        conditions.append(sql)
+        args += values
+    where = " AND ".join(conditions)
 
-    count = Learner.count()
-    for condition in conditions:
-        count = count.where(condition)
-    total = await count
+    total = (await Learner.raw(_SEARCH_COUNT_SQL + where, *args))[0]["count"]
     pages = max(1, -(-total // criteria.size))
     criteria = replace(criteria, page=min(criteria.page, pages))
 
-    query = Learner.select(
-        Learner.id, Learner.last_name, Learner.first_name, Learner.sex, Learner.birth_date, Learner.cf_number,
-        Learner.study_year, Learner.option.code.as_alias("option_code"), Learner.option.label.as_alias("option_label"),
-        Learner.establishment.fase.as_alias("fase"), Learner.establishment.uai.as_alias("uai"),
-    )
-    for condition in conditions:
-        query = query.where(condition)
     column_name, _label = SORTS[criteria.sort]
-    column = Learner.option.code if column_name == "option.code" else getattr(Learner, column_name)
-    ascending = criteria.order == "asc"
-    query = query.order_by(column, ascending=ascending)
-    for tie in (Learner.last_name, Learner.first_name, Learner.id):
-        if tie is not column:
-            query = query.order_by(tie, ascending=ascending)
-    data = await query.limit(criteria.size).offset((criteria.page - 1) * criteria.size)
+    column = _SORT_SQL[column_name]
+    direction = " ASC" if criteria.order == "asc" else " DESC"
+    order = ", ".join(name + direction for name in (column, *(t for t in _TIES_SQL if t != column)))
+    data = await Learner.raw(f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}", *args,
+                             criteria.size, (criteria.page - 1) * criteria.size)
     rows = [LearnerRow(id=d["id"], establishment=d["fase"] or d["uai"] or "", last_name=d["last_name"],
                        first_name=d["first_name"], sex=d["sex"], birth_date=_as_date(d["birth_date"]),
                        cf_number=d["cf_number"], study_year=d["study_year"], option_code=d["option_code"] or "",
