@@ -812,29 +812,45 @@ class CellSaved:
     message: str
 
 
+# The statements of a cell save, written once: Piccolo rebuilt these joined selects on every save (two fifths of
+# the request's CPU). ``{}`` are parameters.
+_CELL_TARGET_SQL = """
+SELECT n.code AS "node.code", e.title AS "evaluation.title"
+FROM cmp_evaluation_competency c
+JOIN cmp_evaluation e ON e.id = c.evaluation
+JOIN cmp_node n ON n.id = c.node
+WHERE c.evaluation = {} AND c.node = {} AND e.establishment = {}
+  AND EXISTS (SELECT 1 FROM cmp_evaluation_learner l WHERE l.evaluation = c.evaluation AND l.learner = {})
+LIMIT 1
+"""
+_CELL_SQL = "SELECT id, level, version FROM cmp_grid_cell WHERE evaluation = {} AND learner = {} AND node = {}"
+_CELL_UPDATE_SQL = """
+UPDATE cmp_grid_cell SET level = {}, version = {}, updated_by = {}, updated_at = {}
+WHERE id = {} AND version = {} RETURNING id
+"""
+_CELL_INSERT_SQL = """
+INSERT INTO cmp_grid_cell (evaluation, learner, node, level, version, updated_by, updated_at)
+VALUES ({}, {}, {}, {}, 1, {}, {}) ON CONFLICT DO NOTHING RETURNING id
+"""
+
+
 async def _cell_target(school: int, evaluation_id: int, learner_id: int, node_id: int) -> dict:
     """Check in one query that the competency and the learner are in an evaluation of ``school``."""
     if not all(0 < v <= ID_MAX for v in (evaluation_id, learner_id, node_id)):
         raise NotFound(evaluation_id)
-    in_evaluation = EvaluationLearner.select(EvaluationLearner.evaluation).where(
-        (EvaluationLearner.evaluation == evaluation_id) & (EvaluationLearner.learner == learner_id))
-    row = await EvaluationCompetency.select(EvaluationCompetency.node.code, EvaluationCompetency.evaluation.title).where(
-        (EvaluationCompetency.evaluation == evaluation_id) & (EvaluationCompetency.node == node_id)
-        & (EvaluationCompetency.evaluation.establishment == school)
-        & EvaluationCompetency.evaluation.is_in(in_evaluation)).first()
-    if not row:
+    rows = await EvaluationCompetency.raw(_CELL_TARGET_SQL, evaluation_id, node_id, school, learner_id)
+    if not rows:
         raise NotFound(evaluation_id)
-    return row
+    return rows[0]
 
 
 async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learner_id: int, node_id: int,
                       wanted: str, before: str, expected: int, code: str) -> CellSaved:
     """Inside a transaction: read the cell, apply the version rule, write it and record the change."""
-    query = GridCell.select(GridCell.id, GridCell.level, GridCell.version).where(
-        (GridCell.evaluation == evaluation_id) & (GridCell.learner == learner_id) & (GridCell.node == node_id))
-    if not is_sqlite():  # PostgreSQL: two saves of one cell wait for each other (SQLite's IMMEDIATE already does)
-        query = query.lock_rows()
-    current = await query.first()
+    # PostgreSQL: two saves of one cell wait for each other (SQLite's IMMEDIATE transaction already does)
+    found = await GridCell.raw(_CELL_SQL + ("" if is_sqlite() else " FOR UPDATE"), evaluation_id, learner_id,
+                               node_id)
+    current = found[0] if found else None
     level, version = (current["level"], current["version"]) if current else ("", 0)
     plan = rules.plan_cell(level, version, wanted, before, expected)
     cell = Cell(learner_id, node_id, level, version)
@@ -844,21 +860,17 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
         return CellSaved(cell, False, "")
     stamp = now()
     if current:
-        done = await GridCell.update({GridCell.level: wanted, GridCell.version: version + 1,
-                                      GridCell.updated_by: user.account_id, GridCell.updated_at: stamp}).where(
-            (GridCell.id == current["id"]) & (GridCell.version == version)).returning(GridCell.id)
+        done = await GridCell.raw(_CELL_UPDATE_SQL, wanted, version + 1, user.account_id, stamp, current["id"],
+                                  version)
     else:
-        done = await GridCell.insert(GridCell(evaluation=evaluation_id, learner=learner_id, node=node_id,
-                                              level=wanted, version=1, updated_by=user.account_id,
-                                              updated_at=stamp)).on_conflict(action="DO NOTHING").returning(GridCell.id)
+        done = await GridCell.raw(_CELL_INSERT_SQL, evaluation_id, learner_id, node_id, wanted, user.account_id,
+                                  stamp)
     if not done:
         # Someone created the cell between our read and our write (two first saves at once on PostgreSQL: the
         # insert waited for theirs to commit). A new statement sees their row: refuse with its value.
-        now_row = await GridCell.select(GridCell.level, GridCell.version).where(
-            (GridCell.evaluation == evaluation_id) & (GridCell.learner == learner_id)
-            & (GridCell.node == node_id)).first()
-        if now_row:
-            cell = Cell(learner_id, node_id, now_row["level"], now_row["version"])
+        again = await GridCell.raw(_CELL_SQL, evaluation_id, learner_id, node_id)
+        if again:
+            cell = Cell(learner_id, node_id, again[0]["level"], again[0]["version"])
         raise Stale(STALE_CELL.format(current=rules.level_label(cell.level)), cell)
     await record(user.actor, "cmp_grid_cell", done[0]["id"], "saisie",
                  before={"level": level, "version": version},
