@@ -59,6 +59,7 @@ class CurrentUser:
     version: int
     affiliations: list[AffiliationView] = field(default_factory=list)
     active: AffiliationView | None = None
+    message_stamp: int = 0  # the messages' change counter when the request began (0: unknown)
 
     @property
     def full_name(self) -> str:

@@ -33,16 +33,32 @@ SELECT * FROM (
 """.format(limit=MESSAGE_LIMIT)
 
 
+_boxes_cache: dict[tuple, dict[str, list[dict]]] = {}
+_BOXES_CACHE_SIZE = 2000
+
+
 async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
-    """The two boxes: messages applicatifs (to all) and mes messages (to the establishment or pole acted for)."""
+    """The two boxes: messages applicatifs (to all) and mes messages (to the establishment or pole acted for).
+
+    Kept per process against ``user.message_stamp`` (the messages' change counter read with the session): a new,
+    changed or deleted message moves it, and the boxes are read again. Callers must not modify what they get."""
     active = user.active
     establishment_id = active.establishment_id if active else None
     pole_id = active.pole_id if active else None
+    key = (user.message_stamp, establishment_id, pole_id)
+    if user.message_stamp:
+        cached = _boxes_cache.get(key)
+        if cached is not None:
+            return cached
     # -1 never matches an id: a person acting for neither gets no targeted message.
     rows = await Message.raw(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
     boxes: dict[str, list[dict]] = {"applicatifs": [], "mes_messages": []}
     for row in rows:
         boxes[row.pop("box")].append(row)
+    if user.message_stamp:
+        if len(_boxes_cache) >= _BOXES_CACHE_SIZE:
+            _boxes_cache.clear()
+        _boxes_cache[key] = boxes
     return boxes
 
 
@@ -131,6 +147,7 @@ _counts_cache: dict[str, tuple[float, dict]] = {}
 def clear_caches() -> None:
     """Forget cached counters and aggregates (tests start each from a fresh database)."""
     _counts_cache.clear()
+    _boxes_cache.clear()
     uaa_blocks.clear_cache()
 
 

@@ -93,3 +93,24 @@ async def test_prebuilt_pending_count_agrees_with_the_scope_rule_for_every_affil
         expected = await (query if condition is True else query.where(condition))
         sql, args = prepared
         assert int((await AccessRequest.raw(sql, *args))[0]["n"]) == expected, row["profile"]
+
+
+async def test_message_boxes_are_kept_until_a_message_changes(client):
+    """The boxes are kept per process against the messages' change counter (read with the session): a second view
+    runs no message query, and any insert, change or deletion — even in plain SQL, past the services — shows at
+    once."""
+    await login(client, "pierre.leroy")
+    await client.get("/tableau-de-bord")  # the first view fills the process's copies
+    kept = await queries_for(client, "/tableau-de-bord")
+    assert await queries_for(client, "/tableau-de-bord") == kept
+    school = await Establishment.objects().get(Establishment.fase == "99107")
+    await Message.raw("INSERT INTO message (kind, subject, body, establishment, created_at, demo) "
+                      "VALUES ('cible', 'Conseil de classe avancé', 'x', {}, {}, {})", school.id, now(), False)
+    assert await queries_for(client, "/tableau-de-bord") == kept + 1  # the boxes are read again, once
+    assert await queries_for(client, "/tableau-de-bord") == kept
+    assert "Conseil de classe avancé" in text(await client.get("/tableau-de-bord"))
+    await Message.raw("UPDATE message SET subject = 'Conseil de classe reporté' WHERE subject = 'Conseil de classe avancé'")
+    page = text(await client.get("/tableau-de-bord"))
+    assert "Conseil de classe reporté" in page and "Conseil de classe avancé" not in page
+    await Message.raw("DELETE FROM message WHERE subject = 'Conseil de classe reporté'")
+    assert "Conseil de classe reporté" not in text(await client.get("/tableau-de-bord"))
