@@ -12,6 +12,9 @@ from portal.competencies.tables import Evaluation, Scenario
 from portal.permissions import Profile
 
 SHOWN = 8
+# Written once (Piccolo rebuilt the select on every dashboard view).
+_SCENARIOS_SQL = (f"SELECT id, title, class_level FROM cmp_scenario WHERE author = {{}} AND establishment = {{}} "
+                  f"ORDER BY updated_at DESC LIMIT {SHOWN}")
 
 
 async def blocks(user: CurrentUser) -> dict:
@@ -20,9 +23,7 @@ async def blocks(user: CurrentUser) -> dict:
     if active is None:
         return {}
     if active.profile == Profile.TEACHER and active.establishment_id:
-        scenarios = await Scenario.select(Scenario.id, Scenario.title, Scenario.class_level).where(
-            (Scenario.author == user.account_id) & (Scenario.establishment == active.establishment_id)).order_by(
-            Scenario.updated_at, ascending=False).limit(SHOWN)
+        scenarios = await Scenario.raw(_SCENARIOS_SQL, user.account_id, active.establishment_id)
         evaluations = await Evaluation.raw(
             "SELECT e.id, e.title, e.visible, "
             "(SELECT COUNT(*) FROM cmp_evaluation_learner l WHERE l.evaluation = e.id) AS learners, "

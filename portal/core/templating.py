@@ -8,6 +8,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from portal import i18n
+from portal.core import fragments
 from portal.core.clock import local
 from portal.settings import ROOT
 
@@ -68,4 +69,5 @@ def build_environment() -> Environment:
     env.filters["number_fr"] = format_number
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.globals["current_language"] = i18n.current_language.get
+    env.globals["kept_fragment"] = fragments.kept_fragment
     return env

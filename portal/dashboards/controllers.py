@@ -2,43 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from litestar import Controller, Request, Response, get
 from litestar.response import Redirect
-from markupsafe import Markup
 
 from portal.core.db import ping
-from portal.i18n import current_language
 from portal.core.web import current_user, page
 from portal.dashboards import services
-
-
-MESSAGE_LIST = "dashboards/partials/message_list.html"
-_rendered_boxes: dict[tuple, tuple[list, Markup]] = {}
-_RENDERED_BOXES_SIZE = 4000
-
-
-def message_box_renderer(request: Request, kept: bool) -> Callable[[list, str], Markup]:
-    """``message_box(messages, empty)`` for the dashboard templates: the message list partial, rendered once per
-    box and language while the process keeps that box (``kept``: :func:`services.message_boxes` returned its kept
-    copy, the same list object until a message changes). The entry holds the list itself, so that its ``id``
-    cannot be reused by another list while the entry exists."""
-    environment = request.app.template_engine.engine
-
-    def render(messages: list, empty: str) -> Markup:
-        key = (id(messages), current_language.get(), str(empty))
-        hit = _rendered_boxes.get(key) if kept else None
-        if hit is not None and hit[0] is messages:
-            return hit[1]
-        html = Markup(environment.get_template(MESSAGE_LIST).render(messages=messages, empty=empty))
-        if kept:
-            if len(_rendered_boxes) >= _RENDERED_BOXES_SIZE:
-                _rendered_boxes.clear()
-            _rendered_boxes[key] = (messages, html)
-        return html
-
-    return render
 
 
 class DashboardController(Controller):
@@ -60,8 +29,7 @@ class DashboardController(Controller):
         user = current_user(request)
         boxes = await services.message_boxes(user)
         blocks = await services.blocks_for(user)
-        return page(request, f"dashboards/{user.profile.value}.html", boxes=boxes, blocks=blocks,
-                    message_box=message_box_renderer(request, kept=bool(user.message_stamp)))
+        return page(request, f"dashboards/{user.profile.value}.html", boxes=boxes, blocks=blocks)
 
     @get("/guide", opt={"permission": "guide.read"}, name="guide")
     async def guide(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard
+from portal.core import fragments
 from portal.conventions import dashboard as convention_dashboard
 from portal.dashboards import uaa_blocks
 from portal.directory.tables import Establishment, Pole, PoleSchool
@@ -149,6 +150,7 @@ def clear_caches() -> None:
     _counts_cache.clear()
     _boxes_cache.clear()
     uaa_blocks.clear_cache()
+    fragments.clear()
 
 
 async def portal_counts() -> dict[str, int]:
