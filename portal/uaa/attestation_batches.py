@@ -214,7 +214,7 @@ async def batch_title(establishment_id: int, criteria: BatchCriteria) -> tuple[s
 
 
 BATCH_CHUNK = 20  # stored PDFs read and appended per step (progress in between)
-ISSUE_GROUP = 10  # attestations issued together: rendered in parallel, stored in one transaction
+ISSUE_GROUP = 30  # attestations issued together: rendered in parallel, stored in one transaction
 
 
 def prepare_printing() -> None:
