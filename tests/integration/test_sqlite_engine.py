@@ -1,0 +1,121 @@
+"""The pooled SQLite engine (portal/core/sqlite_engine.py): reads and writes in the event loop's thread, and what
+happens when another program holds SQLite's write lock. SQLite only."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+
+from portal.core.db import atomic, engine, is_sqlite
+from portal.messaging.tables import Message
+from portal.settings import settings
+
+pytestmark = [pytest.mark.anyio,
+              pytest.mark.skipif(not is_sqlite(), reason="the pooled engine is SQLite's")]
+
+INSERT = "INSERT INTO message (kind, subject, body, created_at, demo) VALUES ('applicatif', {}, 'x', {}, {})"
+
+
+@pytest.fixture
+async def reusing(demo):
+    """The engine as the running app uses it (connections kept, reads and writes in the loop's thread)."""
+    db = engine()
+    db.start_reuse()
+    yield db
+    await db.close_idle()
+
+
+@pytest.fixture
+def ticks():
+    """A counter and a coroutine that counts the turns the event loop gives it (every 5 ms when the loop is free);
+    each test starts it on its own loop."""
+    counter = {"n": 0}
+
+    async def tick():
+        while True:
+            counter["n"] += 1
+            await asyncio.sleep(0.005)
+
+    return counter, tick
+
+
+def _foreign_writer_for(seconds: float) -> threading.Thread:
+    """Another program's connection that holds the write lock for ``seconds``, then commits."""
+    other = sqlite3.connect(settings.sqlite_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE message SET subject = subject WHERE id < 0")
+
+    def release():
+        other.execute("COMMIT")
+        other.close()
+
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    return timer
+
+
+async def _count(subject: str) -> int:
+    return len(await Message.raw("SELECT id FROM message WHERE subject = {}", subject))
+
+
+async def test_reads_use_query_only_connections_of_the_loop_thread(reusing):
+    assert await _count("personne") == 0
+    reader = reusing._readers[-1]
+    with pytest.raises(sqlite3.OperationalError):
+        reader.execute("DELETE FROM message")
+    assert await Message.count() > 0
+
+
+async def test_a_transaction_waits_for_another_program_without_stopping_the_loop(reusing, ticks):
+    counter, tick = ticks
+    ticker = asyncio.get_running_loop().create_task(tick())
+    try:
+        timer = _foreign_writer_for(0.3)
+        async with atomic():  # BEGIN in the loop's thread fails at once: the transaction waits in a thread
+            await Message.raw(INSERT, "après l'autre programme", "2026-11-23T10:00:00+00:00", False)
+        timer.join()
+        assert counter["n"] >= 10  # the loop kept serving during the ~0.3 s wait
+        assert await _count("après l'autre programme") == 1
+    finally:
+        ticker.cancel()
+
+
+async def test_a_lone_write_waits_for_another_program_too(reusing, ticks):
+    counter, tick = ticks
+    ticker = asyncio.get_running_loop().create_task(tick())
+    try:
+        timer = _foreign_writer_for(0.3)
+        await Message.raw(INSERT, "écriture seule", "2026-11-23T10:00:00+00:00", False)
+        timer.join()
+        assert counter["n"] >= 10
+        assert await _count("écriture seule") == 1
+    finally:
+        ticker.cancel()
+
+
+async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_nothing(reusing, ticks):
+    counter, tick = ticks
+    ticker = asyncio.get_running_loop().create_task(tick())
+    try:
+        await asyncio.sleep(0.01)
+        async with atomic():
+            assert reusing.current_transaction.get().inline  # begun in the loop's thread
+            before = counter["n"]
+            for i in range(3000):
+                await Message.raw(INSERT, f"lot {i}", "2026-11-23T10:00:00+00:00", False)
+            during = counter["n"] - before
+        assert during >= 2  # the ticker got turns while the statements ran (every 10 ms of them)
+        assert len(await Message.raw("SELECT id FROM message WHERE subject LIKE 'lot %'")) == 3000
+        with pytest.raises(sqlite3.IntegrityError):
+            async with atomic():
+                await Message.raw(INSERT, "annulé", "2026-11-23T10:00:00+00:00", False)
+                await Message.raw("INSERT INTO message (id, kind, subject, body, created_at, demo) "
+                                  "SELECT id, kind, subject, body, created_at, demo FROM message LIMIT 1")
+        assert await _count("annulé") == 0
+        assert not reusing.current_transaction.get()
+        assert all(not writer.in_transaction for writer in reusing._writers)
+    finally:
+        ticker.cancel()
