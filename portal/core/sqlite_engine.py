@@ -136,18 +136,18 @@ class PooledSQLiteTransaction(SQLiteTransaction):
     async def begin(self) -> None:
         await _one_trip(self.connection, f"BEGIN {self.transaction_type.value}")
 
-    async def commit(self) -> None:
+    async def _end(self, statement: str) -> None:
         if getattr(self, "inline", False):
-            _fetch_all(self.connection, "COMMIT", [])
+            _fetch_all(self.connection, statement, [])
         else:
-            await _one_trip(self.connection, "COMMIT")
+            await _one_trip(self.connection, statement)
+
+    async def commit(self) -> None:
+        await self._end("COMMIT")
         self._committed = True
 
     async def rollback(self) -> None:
-        if getattr(self, "inline", False):
-            _fetch_all(self.connection, "ROLLBACK", [])
-        else:
-            await _one_trip(self.connection, "ROLLBACK")
+        await self._end("ROLLBACK")
         self._rolled_back = True
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
@@ -251,20 +251,12 @@ class PooledSQLiteEngine(SQLiteEngine):
             await lock.acquire()
         try:
             if lock is not None:
-                writer = self._writers.pop() if self._writers else self._open_writer()
-                try:
-                    rows = _fetch_all(writer, query, args or [])
-                except sqlite3.OperationalError as error:
-                    self._give_back_writer(writer, True)
-                    if not _is_locked(error):
-                        raise
-                    # another program holds the write lock: wait for it in a connection's thread, below
-                except BaseException:
-                    self._give_back_writer(writer, False)
-                    raise
-                else:
+                done = self._write_now(query, args or [])
+                if done is not None:
+                    writer, rows = done
                     self._give_back_writer(writer, True)
                     return rows
+                # another program holds SQLite's write lock: wait for it in a connection's thread, below
             connection = self._idle.pop() if self._idle else await self._open()
             healthy = False
             try:
@@ -306,21 +298,28 @@ class PooledSQLiteEngine(SQLiteEngine):
                 writer.rollback()
             writer.close()
 
-    def _begin_now(self, transaction: PooledSQLiteTransaction) -> bool:
-        """Begin ``transaction`` on a writer connection in this thread; False when another program holds the
-        write lock (the caller then begins it through a connection's thread, which waits)."""
+    def _write_now(self, query: str, args: list[Any]) -> tuple[sqlite3.Connection, list] | None:
+        """Run ``query`` on a writer connection in this thread: the writer (still to give back) and the rows, or
+        None when another program holds SQLite's write lock (nothing was done; the caller waits in a thread)."""
         writer = self._writers.pop() if self._writers else self._open_writer()
         try:
-            _fetch_all(writer, f"BEGIN {transaction.transaction_type.value}", [])
+            return writer, _fetch_all(writer, query, args)
         except sqlite3.OperationalError as error:
             self._give_back_writer(writer, True)
             if _is_locked(error):
-                return False
+                return None
             raise
         except BaseException:
             self._give_back_writer(writer, False)
             raise
-        transaction.connection = writer
+
+    def _begin_now(self, transaction: PooledSQLiteTransaction) -> bool:
+        """Begin ``transaction`` on a writer connection in this thread; False when another program holds the
+        write lock (the caller then begins it through a connection's thread, which waits)."""
+        done = self._write_now(f"BEGIN {transaction.transaction_type.value}", [])
+        if done is None:
+            return False
+        transaction.connection = done[0]
         return True
 
     def _open_reader(self) -> sqlite3.Connection:
@@ -348,9 +347,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         """Stop reusing connections and close the idle ones (at shutdown)."""
         self._reuse = False
         idle, self._idle = self._idle, []
-        readers, self._readers = self._readers + self._writers, []
-        self._writers = []
-        for reader in readers:
-            reader.close()
+        plain, self._readers, self._writers = self._readers + self._writers, [], []
+        for connection in plain:
+            connection.close()
         for connection in idle:
             await connection.close()
