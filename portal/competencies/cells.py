@@ -3,7 +3,10 @@
 A grid of 30 learners × 25 competencies has 750 cells; rendered by a Jinja macro they were most of the page's
 time (about a tenth of a millisecond each). ``templates/competencies/partials/cell.html`` (the fragment htmx swaps
 after a save) and ``grid_table.html`` (the whole grid, through :func:`row_html`) both use :func:`_cell`, so the
-cell has one definition.
+cell has one definition. The same holds for a learner's comment cell (:func:`comment_html`, also the fragment
+of ``comment.html``) and for a whole learner row of the view by learner (:func:`learner_rows_html`): with the
+cells in Python, the Jinja of the rows around them (an include and a dozen expressions a row) had become a third
+of the page.
 """
 
 from __future__ import annotations
@@ -13,15 +16,36 @@ from markupsafe import Markup, escape
 from portal.competencies import rules
 from portal.i18n import current_language, gettext
 
-_CELL = (
-    '<td id="c-{l}-{n}" class="cell {css}">'
-    '<input type="hidden" name="avant-{n}" value="{level}" form="f-{l}">'
-    '<input type="hidden" name="version-{n}" value="{version}" form="f-{l}">'
-    '<select id="s-{l}-{n}" name="niveau-{n}" form="f-{l}" aria-labelledby="lh-{l} ch-{n}" '
-    'hx-post="/competences/evaluations/{e}/cellules/{l}/{n}?vue={vue}" hx-trigger="change" '
-    'hx-target="#c-{l}-{n}" hx-swap="outerHTML" hx-include="#c-{l}-{n}"{invalid}>{options}</select>{error}{notice}'
-    "</td>"
-)
+# htmx attributes that are the same for every cell (hx-target and hx-include "closest td", hx-swap outerHTML) are
+# set once on the grid's <table> and inherited; a select's default trigger is "change". What remains per cell is what
+# differs: ids, the level, the version and the URL.
+_EVALUATION_URL = "/competences/evaluations/"
+
+
+def _text(value) -> str:
+    """``value`` escaped for HTML and written in ASCII (character references for the rest). A grid's 400 KB of
+    markup then stays one byte a character: building, copying and encoding it cost a tenth of what text with a
+    single « é » or « — » in it costs (Python stores such a string two bytes a character)."""
+    return str(escape(value)).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+class Html:
+    """Markup that Jinja writes out as it is, like :class:`markupsafe.Markup`, without copying it first.
+
+    Jinja escapes every ``{{ … }}``; for a ``Markup`` that means ``Markup(value.__html__())``, a copy of the whole
+    string, and copying a ``str`` subclass is slow (1.7 ms for a grid). ``__html__`` here hands over a plain
+    ``str``: one quick copy."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __html__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
 _options: dict[str, dict[str, str]] = {}
 
 
@@ -32,8 +56,10 @@ def level_options(language: str | None = None) -> dict[str, str]:
     if cached is None:
         choices = [("", "— " + gettext("non évalué"))] + [(lv.code, f"{lv.code} · {gettext(lv.label)}")
                                                           for lv in rules.LEVELS]
-        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>{escape(label)}'
-                                  "</option>" for code, label in choices)
+        # </option> may be left out before another option or </select> (HTML's optional end tags): 750 cells
+        # a grid, 63 bytes each.
+        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>{_text(label)}'
+                                  for code, label in choices)
                   for chosen, _label in choices}
         _options[language] = cached
     return cached
@@ -42,31 +68,121 @@ def level_options(language: str | None = None) -> dict[str, str]:
 def cell_html(cell, evaluation_id: int, vue: str, error: str | None = None, notice: str | None = None) -> Markup:
     """One ``<td>`` of the grid: hidden previous level and version, the level select saved in place by htmx
     (or with the learner's row form ``f-LEARNER`` without JavaScript), and the error or notice of a save."""
-    return Markup(_cell(cell, int(evaluation_id), str(escape(vue)), level_options(), error, notice))
+    return Markup(_cell(cell, int(evaluation_id), _text(vue), level_options(), error, notice))
 
 
 def _cell(cell, evaluation_id: int, vue: str, options: dict[str, str], error: str | None,
           notice: str | None) -> str:
     """:func:`cell_html` with what is the same for every cell of a grid computed once by the caller."""
-    level = cell.level if cell.level in rules.BY_CODE else ""
-    learner, node = int(cell.learner_id), int(cell.node_id)
-    return _CELL.format(
-        l=learner, n=node, e=evaluation_id, css=cell.css, level=level, version=int(cell.version),
-        vue=vue, options=options[level],
-        invalid=f' aria-invalid="true" aria-describedby="e-{learner}-{node}"' if error else "",
-        error=f'<p class="field-error" id="e-{learner}-{node}" role="alert">{escape(error)}</p>' if error else "",
-        notice=f'<span class="visually-hidden" role="status">{escape(notice)}</span>' if notice else "",
-    )
+    return _cell_of(str(int(cell.learner_id)), str(int(cell.node_id)), cell.level, cell.version,
+                    f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", vue, options, error, notice)
+
+
+def _feedback(error_id: str, error: str | None, notice: str | None, text) -> tuple[str, str]:
+    """The attributes that tie a field to its error, and the error or notice written under it."""
+    invalid = extra = ""
+    if error:
+        invalid = f' aria-invalid="true" aria-describedby="{error_id}"'
+        extra = f'<p class="field-error" id="{error_id}" role="alert">{text(error)}</p>'
+    if notice:
+        extra += f'<span class="visually-hidden" role="status">{text(notice)}</span>'
+    return invalid, extra
+
+
+def _cell_of(learner: str, node: str, level: str, version: int, cells_url: str, vue: str,
+             options: dict[str, str], error: str | None = None, notice: str | None = None) -> str:
+    """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text (the inner loop)."""
+    level = level if level in rules.BY_CODE else ""
+    css = rules.BY_CODE[level].css if level else "lvl-empty"
+    invalid, extra = _feedback(f"e-{learner}-{node}", error, notice, _text)
+    return (f'<td id="c-{learner}-{node}" class="cell {css}">'
+            f'<input type="hidden" name="avant-{node}" value="{level}" form="f-{learner}">'
+            f'<input type="hidden" name="version-{node}" value="{int(version)}" form="f-{learner}">'
+            f'<select id="s-{learner}-{node}" name="niveau-{node}" form="f-{learner}" '
+            f'aria-labelledby="lh-{learner} ch-{node}" hx-post="{cells_url}{learner}/{node}?vue={vue}"{invalid}>'
+            f'{options[level]}</select>{extra}</td>')
 
 
 def row_html(grid, evaluation_id: int, vue: str, errors: dict, *, learner_id: int | None = None,
-             node_id: int | None = None) -> Markup:
+             node_id: int | None = None) -> Html:
     """The cells of one row of the grid in one call: a learner's (view by learner) or a competency's (view by
     competency). One template call per row instead of one per cell, one string for the row."""
     if learner_id is not None:
-        pairs = ((learner_id, comp.node_id) for comp in grid.competencies)
+        pairs = [(learner_id, comp.node_id) for comp in grid.competencies]
     else:
-        pairs = ((learner.id, node_id) for learner in grid.learners)
-    evaluation_id, vue, options, cell = int(evaluation_id), str(escape(vue)), level_options(), grid.cell
-    return Markup("".join(_cell(cell(lid, nid), evaluation_id, vue, options, errors.get((lid, nid)), None)
-                          for lid, nid in pairs))
+        pairs = [(learner.id, node_id) for learner in grid.learners]
+    return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", _text(vue), errors))
+
+
+_CSS = {code: level.css for code, level in rules.BY_CODE.items()}
+
+
+def _cells(grid, pairs: list[tuple[int, int]], cells_url: str, vue: str, errors: dict) -> str:
+    """The cells of ``pairs`` (learner, node). The loop runs 750 times a grid: a cell without an error is written
+    here in one f-string, from ids turned into text once."""
+    options, cells, css_of = level_options(), grid.cells, _CSS
+    as_text: dict[int, str] = {}
+    parts = []
+    for learner_id, node_id in pairs:
+        learner = as_text.get(learner_id) or as_text.setdefault(learner_id, str(int(learner_id)))
+        node = as_text.get(-node_id) or as_text.setdefault(-node_id, str(int(node_id)))
+        cell = cells.get((learner_id, node_id))
+        level, version = (cell.level, cell.version) if cell else ("", 0)
+        if errors and (learner_id, node_id) in errors:
+            parts.append(_cell_of(learner, node, level, version, cells_url, vue, options,
+                                  errors[learner_id, node_id]))
+            continue
+        if level not in css_of:
+            level = ""
+        parts.append(f'<td id="c-{learner}-{node}" class="cell {css_of.get(level, "lvl-empty")}">'
+                     f'<input type="hidden" name="avant-{node}" value="{level}" form="f-{learner}">'
+                     f'<input type="hidden" name="version-{node}" value="{int(version)}" form="f-{learner}">'
+                     f'<select id="s-{learner}-{node}" name="niveau-{node}" form="f-{learner}" '
+                     f'aria-labelledby="lh-{learner} ch-{node}" hx-post="{cells_url}{learner}/{node}?vue={vue}">'
+                     f'{options[level]}</select></td>')
+    return "".join(parts)
+
+
+def comment_html(learner, evaluation_id: int, error: str | None = None, notice: str | None = None) -> Markup:
+    """The comment cell of a learner: saved in place (htmx, its own target and inclusion) or with the learner's
+    row form ``f-LEARNER``; the error or notice of a save under it."""
+    return Markup(_comment(learner, evaluation_id, error, notice, text=lambda value: str(escape(value))))
+
+
+def _comment(learner, evaluation_id: int, error: str | None = None, notice: str | None = None, *,
+             text=_text) -> str:
+    lid, comment = int(learner.id), text(learner.comment)
+    invalid, extra = _feedback(f"ce-{lid}", error, notice, text)
+    return (
+        f'<td id="co-{lid}" class="comment">'
+        f'<input type="hidden" name="commentaire_avant" value="{comment}" form="f-{lid}">'
+        f'<input type="hidden" name="commentaire_version" value="{int(learner.comment_version)}" form="f-{lid}">'
+        f'<label class="visually-hidden" for="t-{lid}">{text(gettext("Commentaire pour"))} '
+        f'{text(learner.name)}</label>'
+        f'<textarea id="t-{lid}" name="commentaire" form="f-{lid}" rows="2" maxlength="2000" '
+        f'hx-post="{_EVALUATION_URL}{int(evaluation_id)}/commentaires/{lid}" hx-trigger="change" '
+        f'hx-target="#co-{lid}" hx-swap="outerHTML" hx-include="#co-{lid}"{invalid}>{comment}</textarea>'
+        f'{extra}</td>')
+
+
+def learner_rows_html(grid, evaluation_id: int, vue: str, cell_errors: dict, comment_errors: dict,
+                      csrf_token: str) -> Html:
+    """The body rows of the view by learner: the learner's name, their cells, their comment and their row form
+    (``f-LEARNER``, which saves the row without JavaScript)."""
+    evaluation_id, vue = int(evaluation_id), _text(vue)
+    cells_url = f"{_EVALUATION_URL}{evaluation_id}/cellules/"
+    save, of = _text(gettext("Enregistrer la ligne")), _text(gettext("de"))
+    token = _text(csrf_token)
+    nodes = [comp.node_id for comp in grid.competencies]
+    rows = []
+    for learner in grid.learners:
+        lid, name = int(learner.id), _text(learner.name)
+        rows.append(
+            f'<tr id="ligne-{lid}"><th scope="row" id="lh-{lid}">{name}</th>'
+            + _cells(grid, [(lid, node) for node in nodes], cells_url, vue, cell_errors)
+            + _comment(learner, evaluation_id, comment_errors.get(lid))
+            + f'<td><form id="f-{lid}" method="post" action="{_EVALUATION_URL}{evaluation_id}/lignes/{lid}'
+              f'?vue={vue}" class="row-form"><input type="hidden" name="_csrf_token" value="{token}">'
+              f'<button type="submit" class="secondary small">{save}<span class="visually-hidden"> {of} {name}'
+              f'</span></button></form></td></tr>')
+    return Html("".join(rows))

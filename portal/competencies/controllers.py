@@ -329,10 +329,11 @@ class EvaluationController(Controller):
     async def _grid_page(self, request: Request, evaluation_id: int, vue: str, status: int = 200, **extra):
         grid = await svc.grid(web.current_user(request), evaluation_id)
         context = {"grid": grid, "vue": vue, "levels": rules.LEVELS, "levels_by_code": rules.BY_CODE,
-                   "cell_html": cells.cell_html, "row_html": cells.row_html,
+                   "cell_html": cells.cell_html, "row_html": cells.row_html, "comment_html": cells.comment_html,
+                   "learner_rows_html": cells.learner_rows_html,
                    "errors": [], "cell_errors": {},
                    "comment_errors": {}, "notice": None, **extra}
-        return web.page(request, "competencies/grid.html", status_code=status, **context)
+        return web.page(request, "competencies/grid.html", status_code=status, large=True, **context)
 
     @get("/{evaluation_id:int}", name="cmp_grid")
     async def show(self, request: Request, evaluation_id: FromPath[int], vue: FromQuery[str | None] = None,
@@ -412,7 +413,7 @@ class EvaluationController(Controller):
             return web.redirect(request, f"{BASE_E}/{evaluation_id}?vue={_view(vue)}&enregistre=1")
         return web.page(request, "competencies/partials/comment.html", status_code=status,
                         evaluation_id=evaluation_id, learner=learner, comment_error=error, comment_notice=notice,
-                        tag="td")
+                        comment_html=cells.comment_html)
 
     async def _settings_page(self, request: Request, evaluation_id: int, status: int = 200, errors=None,
                              notice=None) -> Response:

@@ -36,11 +36,18 @@ the event loop serve other requests every 10 ms of statements.
 Reuse is switched on by the app's start-up (:meth:`start_reuse`) and off at shutdown (:meth:`close_idle`):
 aiosqlite runs each connection in a non-daemon thread, so a short command (``portal demo``) that left one open
 would never exit. Outside the app, queries open and close their own connection as Piccolo does.
+
+Converters: Piccolo registers ``sqlite3`` converters by declared column type, and they run for every value read.
+Its INTEGER converter (every id and foreign key) decodes the bytes, builds a ``Decimal`` and then an ``int``:
+about a microsecond a value, a fifth of a 750-cell grid's reads. :func:`register_fast_converters` puts in front of
+the most read types converters that give the same values from the bytes directly, and fall back to Piccolo's for
+anything unusual (an INTEGER column holding ``1.0``, say).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import fcntl
 import os
 import sqlite3
@@ -49,8 +56,41 @@ import weakref
 from typing import Any
 
 import aiosqlite
+from piccolo.engine import sqlite as piccolo_sqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
+
+def _int_out(value: bytes) -> int:
+    """An INTEGER column's value: ``int`` reads the digits from the bytes; Piccolo's converter for the rest."""
+    try:
+        return int(value)
+    except ValueError:
+        return piccolo_sqlite.convert_int_out(value)
+
+
+def _boolean_out(value: bytes) -> bool:
+    """A BOOLEAN column's value (Piccolo stores 1 or 0): what Piccolo's converter gives, without decoding."""
+    return value == b"1"
+
+
+def _timestamptz_out(value: bytes) -> datetime.datetime:
+    """A TIMESTAMPTZ column's value: the stored ISO text, in UTC, as Piccolo's converter gives it."""
+    return datetime.datetime.fromisoformat(value.decode()).replace(tzinfo=datetime.UTC)
+
+
+def _date_out(value: bytes) -> datetime.date:
+    """A DATE column's value, as Piccolo's converter gives it."""
+    return datetime.date.fromisoformat(value.decode())
+
+
+def register_fast_converters() -> None:
+    """Register the converters above for their declared types (process-wide, like Piccolo's own)."""
+    for declared, converter in (("INTEGER", _int_out), ("BOOLEAN", _boolean_out),
+                                ("TIMESTAMPTZ", _timestamptz_out), ("DATE", _date_out)):
+        sqlite3.register_converter(declared, converter)
+
+
+register_fast_converters()
 
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})  # statements that write (Piccolo marks only inserts)
 

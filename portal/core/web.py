@@ -19,6 +19,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.accounts.identity import CurrentUser
@@ -104,10 +105,56 @@ def is_htmx(request: Request) -> bool:
             and headers.get("hx-history-restore-request") != "true")
 
 
-def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
-    """Render a full page with the person and the permission helper in its context."""
+#: A chunk of a page at least this long is encoded on its own (:class:`LargePage`).
+LARGE_CHUNK = 8192
+
+
+def encode_chunks(chunks, encoding: str = "utf-8") -> bytes:
+    """A page's chunks as bytes: the long ones encoded one by one, the short ones joined first.
+
+    Joining a page into one ``str`` before encoding it costs twice when most of it is ASCII and a few words are
+    not: Python widens the whole page to two bytes a character, then encodes that (2 ms for a 500 KB grid, against
+    0.1 ms chunk by chunk: an ASCII chunk is encoded by a plain copy)."""
+    parts: list[bytes] = []
+    short: list[str] = []
+    for chunk in chunks:
+        if len(chunk) < LARGE_CHUNK:
+            short.append(chunk)
+            continue
+        if short:
+            parts.append("".join(short).encode(encoding))
+            short = []
+        parts.append(str.encode(chunk, encoding))
+    if short:
+        parts.append("".join(short).encode(encoding))
+    return b"".join(parts)
+
+
+class LargePage(Template):
+    """A page rendered as Litestar's :class:`Template` renders it, encoded by :func:`encode_chunks` (for pages
+    made mostly of one long block written in ASCII, such as an evaluation grid)."""
+
+    def to_asgi_response(self, app, request: Request, *, background=None, cookies=None, encoded_headers=None,
+                         headers=None, is_head_response: bool = False, media_type=None, status_code=None,
+                         type_encoders=None) -> ASGIResponse:
+        """The page's bytes, with the headers, cookies and status the handler and the app give."""
+        template = request.app.template_engine.get_template(self.template_name)
+        body = encode_chunks(template.generate(**self.create_template_context(request)), self.encoding)
+        return ASGIResponse(
+            background=self.background or background, body=body, content_length=None,
+            cookies=self.cookies if cookies is None else [*self.cookies, *cookies], encoded_headers=encoded_headers,
+            encoding=self.encoding, headers={**headers, **self.headers} if headers is not None else self.headers,
+            is_head_response=is_head_response, media_type=self.media_type or media_type or "text/html",
+            status_code=self.status_code or status_code,
+        )
+
+
+def page(request: Request, template: str, status_code: int = 200, *, large: bool = False,
+         **context: Any) -> Template:
+    """Render a full page with the person and the permission helper in its context (``large``: see
+    :class:`LargePage`)."""
     user = request.scope.get("user")
-    return Template(
+    return (LargePage if large else Template)(
         template_name=template,
         context={"user": user, "can": (user.can if user else (lambda _action: False)), **context},
         status_code=status_code,

@@ -57,6 +57,7 @@ async def test_demo_grid_shows_levels_letters_and_comment(client):
     evaluation = await _evaluation()
     response = await client.get(f"/competences/evaluations/{evaluation['id']}")
     assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"  # encoded chunk by chunk (LargePage)
     body = text(response)
     assert "Garnier Emma" in body and "Faure Léo" in body and "Mercier" not in body
     assert "T2-2" in body and "R · Réussite totale" in body
