@@ -11,9 +11,10 @@ of the page.
 
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from portal.competencies import rules
+from portal.core.html import Html, ascii_text, feedback, text
 from portal.i18n import current_language, gettext
 
 # htmx attributes that are the same for every cell (hx-target and hx-include "closest td", hx-swap outerHTML) are
@@ -22,30 +23,6 @@ from portal.i18n import current_language, gettext
 _EVALUATION_URL = "/competences/evaluations/"
 
 
-def _text(value) -> str:
-    """``value`` escaped for HTML and written in ASCII (character references for the rest). A grid's 400 KB of
-    markup then stays one byte a character: building, copying and encoding it cost a tenth of what text with a
-    single « é » or « — » in it costs (Python stores such a string two bytes a character)."""
-    return str(escape(value)).encode("ascii", "xmlcharrefreplace").decode("ascii")
-
-
-class Html:
-    """Markup that Jinja writes out as it is, like :class:`markupsafe.Markup`, without copying it first.
-
-    Jinja escapes every ``{{ … }}``; for a ``Markup`` that means ``Markup(value.__html__())``, a copy of the whole
-    string, and copying a ``str`` subclass is slow (1.7 ms for a grid). ``__html__`` here hands over a plain
-    ``str``: one quick copy."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __html__(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
 _options: dict[str, dict[str, str]] = {}
 
 
@@ -58,7 +35,7 @@ def level_options(language: str | None = None) -> dict[str, str]:
                                                           for lv in rules.LEVELS]
         # </option> may be left out before another option or </select> (HTML's optional end tags): 750 cells
         # a grid, 63 bytes each.
-        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>{_text(label)}'
+        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>{ascii_text(label)}'
                                   for code, label in choices)
                   for chosen, _label in choices}
         _options[language] = cached
@@ -68,7 +45,7 @@ def level_options(language: str | None = None) -> dict[str, str]:
 def cell_html(cell, evaluation_id: int, vue: str, error: str | None = None, notice: str | None = None) -> Markup:
     """One ``<td>`` of the grid: hidden previous level and version, the level select saved in place by htmx
     (or with the learner's row form ``f-LEARNER`` without JavaScript), and the error or notice of a save."""
-    return Markup(_cell(cell, int(evaluation_id), _text(vue), level_options(), error, notice))
+    return Markup(_cell(cell, int(evaluation_id), ascii_text(vue), level_options(), error, notice))
 
 
 def _cell(cell, evaluation_id: int, vue: str, options: dict[str, str], error: str | None,
@@ -78,23 +55,12 @@ def _cell(cell, evaluation_id: int, vue: str, options: dict[str, str], error: st
                     f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", vue, options, error, notice)
 
 
-def _feedback(error_id: str, error: str | None, notice: str | None, text) -> tuple[str, str]:
-    """The attributes that tie a field to its error, and the error or notice written under it."""
-    invalid = extra = ""
-    if error:
-        invalid = f' aria-invalid="true" aria-describedby="{error_id}"'
-        extra = f'<p class="field-error" id="{error_id}" role="alert">{text(error)}</p>'
-    if notice:
-        extra += f'<span class="visually-hidden" role="status">{text(notice)}</span>'
-    return invalid, extra
-
-
 def _cell_of(learner: str, node: str, level: str, version: int, cells_url: str, vue: str,
              options: dict[str, str], error: str | None = None, notice: str | None = None) -> str:
     """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text (the inner loop)."""
     level = level if level in rules.BY_CODE else ""
     css = rules.BY_CODE[level].css if level else "lvl-empty"
-    invalid, extra = _feedback(f"e-{learner}-{node}", error, notice, _text)
+    invalid, extra = feedback(f"e-{learner}-{node}", error, notice, ascii_text)
     return (f'<td id="c-{learner}-{node}" class="cell {css}">'
             f'<input type="hidden" name="avant-{node}" value="{level}" form="f-{learner}">'
             f'<input type="hidden" name="version-{node}" value="{int(version)}" form="f-{learner}">'
@@ -111,7 +77,7 @@ def row_html(grid, evaluation_id: int, vue: str, errors: dict, *, learner_id: in
         pairs = [(learner_id, comp.node_id) for comp in grid.competencies]
     else:
         pairs = [(learner.id, node_id) for learner in grid.learners]
-    return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", _text(vue), errors))
+    return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", ascii_text(vue), errors))
 
 
 _CSS = {code: level.css for code, level in rules.BY_CODE.items()}
@@ -146,19 +112,19 @@ def _cells(grid, pairs: list[tuple[int, int]], cells_url: str, vue: str, errors:
 def comment_html(learner, evaluation_id: int, error: str | None = None, notice: str | None = None) -> Markup:
     """The comment cell of a learner: saved in place (htmx, its own target and inclusion) or with the learner's
     row form ``f-LEARNER``; the error or notice of a save under it."""
-    return Markup(_comment(learner, evaluation_id, error, notice, text=lambda value: str(escape(value))))
+    return Markup(_comment(learner, evaluation_id, error, notice, write=text))
 
 
 def _comment(learner, evaluation_id: int, error: str | None = None, notice: str | None = None, *,
-             text=_text) -> str:
-    lid, comment = int(learner.id), text(learner.comment)
-    invalid, extra = _feedback(f"ce-{lid}", error, notice, text)
+             write=ascii_text) -> str:
+    lid, comment = int(learner.id), write(learner.comment)
+    invalid, extra = feedback(f"ce-{lid}", error, notice, write)
     return (
         f'<td id="co-{lid}" class="comment">'
         f'<input type="hidden" name="commentaire_avant" value="{comment}" form="f-{lid}">'
         f'<input type="hidden" name="commentaire_version" value="{int(learner.comment_version)}" form="f-{lid}">'
-        f'<label class="visually-hidden" for="t-{lid}">{text(gettext("Commentaire pour"))} '
-        f'{text(learner.name)}</label>'
+        f'<label class="visually-hidden" for="t-{lid}">{write(gettext("Commentaire pour"))} '
+        f'{write(learner.name)}</label>'
         f'<textarea id="t-{lid}" name="commentaire" form="f-{lid}" rows="2" maxlength="2000" '
         f'hx-post="{_EVALUATION_URL}{int(evaluation_id)}/commentaires/{lid}" hx-trigger="change" '
         f'hx-target="#co-{lid}" hx-swap="outerHTML" hx-include="#co-{lid}"{invalid}>{comment}</textarea>'
@@ -169,14 +135,14 @@ def learner_rows_html(grid, evaluation_id: int, vue: str, cell_errors: dict, com
                       csrf_token: str) -> Html:
     """The body rows of the view by learner: the learner's name, their cells, their comment and their row form
     (``f-LEARNER``, which saves the row without JavaScript)."""
-    evaluation_id, vue = int(evaluation_id), _text(vue)
+    evaluation_id, vue = int(evaluation_id), ascii_text(vue)
     cells_url = f"{_EVALUATION_URL}{evaluation_id}/cellules/"
-    save, of = _text(gettext("Enregistrer la ligne")), _text(gettext("de"))
-    token = _text(csrf_token)
+    save, of = ascii_text(gettext("Enregistrer la ligne")), ascii_text(gettext("de"))
+    token = ascii_text(csrf_token)
     nodes = [comp.node_id for comp in grid.competencies]
     rows = []
     for learner in grid.learners:
-        lid, name = int(learner.id), _text(learner.name)
+        lid, name = int(learner.id), ascii_text(learner.name)
         rows.append(
             f'<tr id="ligne-{lid}"><th scope="row" id="lh-{lid}">{name}</th>'
             + _cells(grid, [(lid, node) for node in nodes], cells_url, vue, cell_errors)

@@ -20,12 +20,14 @@ from litestar.params import FromPath, FromQuery
 
 from portal.core import web
 from portal.core.web import Form
-from portal.uaa import encoding
+from portal.uaa import encoding, rows
 
 PAGE_TEMPLATE = "uaa/learner.html"
 TABLE_TEMPLATE = "uaa/partials/attempt_table.html"
 OWN_TEMPLATE = "uaa/my_results.html"
 NOT_FOUND = "Cet élève n'existe pas ou ne relève pas de l'établissement pour lequel vous agissez."
+#: What attempt_table.html needs to write the rows (portal.uaa.rows), in the context of every page that includes it.
+ROW_WRITERS = {"uaa_group_html": rows.group_html, "uaa_rows_context": rows.RowsContext}
 NOTICES = {
     "1": "L'enregistrement a été effectué.",
     "0": "Aucune modification à enregistrer.",
@@ -70,7 +72,7 @@ class EncodingController(Controller):
             "editable": view.editable, "path": path, "back": view.listing.criteria.url(path),
             "today": encoding.today(), "show_attestation": user.can("uaa.attestation"), "swappable": True,
             "per_page_choices": encoding.PER_PAGE_CHOICES, "row_errors": {}, "row_values": {}, "row_notices": {},
-            **extra,
+            **ROW_WRITERS, **extra,
         }
         # A refusal about a row this page does not show (filters, paging) is shown above the list instead.
         shown = {row.id for row in view.listing.rows}
@@ -128,7 +130,7 @@ class EncodingController(Controller):
         context = {
             "fragment_group": group, "editable": True, "path": path, "back": criteria.url(path),
             "criteria": criteria, "today": encoding.today(), "show_attestation": user.can("uaa.attestation"),
-            "swappable": True, "row_errors": {}, "row_values": {}, "row_notices": {}, **extra,
+            "swappable": True, "row_errors": {}, "row_values": {}, "row_notices": {}, **ROW_WRITERS, **extra,
         }
         # A message for a row the filters hide (e.g. an Echec saved while failures are hidden) goes on the group.
         visible = {row.id for row in shown}
@@ -151,7 +153,7 @@ class EncodingController(Controller):
             "path": "/uaa/mes-resultats", "editable": False, "show_attestation": True, "swappable": False,
             "attestation_base": "/uaa/mes-attestations/tentative/",
             "per_page_choices": encoding.PER_PAGE_CHOICES, "row_errors": {}, "row_values": {}, "row_notices": {},
-            "today": encoding.today(),
+            "today": encoding.today(), **ROW_WRITERS,
         }
         return web.page_or_fragment(request, OWN_TEMPLATE, TABLE_TEMPLATE, **context)
 

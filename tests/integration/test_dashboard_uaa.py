@@ -70,6 +70,22 @@ async def test_learner_sees_own_counts(client):
     assert "Mes UAA" in page and f"{success} réussie(s)" in page and f"{failure} échec(s)" in page
 
 
+async def test_own_counts_of_a_learner_without_attempts_and_of_an_account_that_is_no_learners(client):
+    data = await _school_with_results(learners=1)
+    emma = await Account.objects().get(Account.username == "emma.garnier")
+    assert not await Learner.exists().where(Learner.account == emma.id)
+    assert await uaa_blocks.own_results(emma.id) is None  # no learner record: no « Mes UAA » block
+    learner = Learner(establishment=data["school"].id, option=data["option"].id, cf_number="6600099/20",
+                      last_name="Sans", first_name="Tentative", study_year="1 D2 4 P", year=4,
+                      school_year="2026-2027", account=emma.id)
+    await learner.save()
+    assert await uaa_blocks.own_results(emma.id) == {"success": 0, "failure": 0, "pending": 0}
+    lucas = (await Account.objects().get(Account.username == "lucas.petit")).id
+    assert await uaa_blocks.own_results(lucas) == {
+        kind: await _count(status, {Attempt.learner.account: lucas})
+        for kind, status in (("success", "reussite"), ("failure", "echec"), ("pending", "a_encoder"))}
+
+
 async def test_direction_indicators_give_the_success_rate_per_uaa(client):
     from portal.accounts.tables import Affiliation
 
