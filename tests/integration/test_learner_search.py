@@ -132,6 +132,7 @@ async def test_filters_by_school_year_implantation_year_of_study_option_and_text
     assert await cfs("obg=2115&etudes=1+D2+4+P") == set(current)
     assert await cfs("q=élève012") == set()
     assert await cfs("q=%C3%A9l%C3%A8ve011") == {fifth[1]}
+    assert await cfs("q=VE011") == await cfs("q=ve011") == {fifth[1]}  # ASCII: one condition, case ignored
     assert await cfs("q=prénom004") == {current[0]}  # first names count down
     assert await cfs(f"q={current[2]}") == {current[2]}  # N° CF
     assert await cfs("q=100%25") == set()  # % is taken literally
