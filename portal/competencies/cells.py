@@ -2,8 +2,9 @@
 
 A grid of 30 learners × 25 competencies has 750 cells; rendered by a Jinja macro they were most of the page's
 time (about a tenth of a millisecond each). ``templates/competencies/partials/cell.html`` (the fragment htmx swaps
-after a save) and ``grid_table.html`` (the whole grid, through :func:`row_html`) both use :func:`_cell`, so the
-cell has one definition. The same holds for a learner's comment cell (:func:`comment_html`, also the fragment
+after a save) and ``grid_table.html`` (the whole grid, through :func:`row_html` and :func:`learner_rows_html`)
+both come here, so the cell has one definition: :func:`_cell_of`, and its inline copy in the loop of
+:func:`_cells`, which a property test (``tests/unit/test_grid_cells.py``) holds to the same output. The same holds for a learner's comment cell (:func:`comment_html`, also the fragment
 of ``comment.html``) and for a whole learner row of the view by learner (:func:`learner_rows_html`): with the
 cells in Python, the Jinja of the rows around them (an include and a dozen expressions a row) had become a third
 of the page.
@@ -21,8 +22,6 @@ from portal.i18n import current_language, gettext
 # set once on the grid's <table> and inherited; a select's default trigger is "change". What remains per cell is what
 # differs: ids, the level, the version and the URL.
 _EVALUATION_URL = "/competences/evaluations/"
-
-
 _options: dict[str, dict[str, str]] = {}
 
 
@@ -35,8 +34,8 @@ def level_options(language: str | None = None) -> dict[str, str]:
                                                           for lv in rules.LEVELS]
         # </option> may be left out before another option or </select> (HTML's optional end tags): 750 cells
         # a grid, 63 bytes each.
-        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>{ascii_text(label)}'
-                                  for code, label in choices)
+        cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>'
+                                  f"{ascii_text(label)}" for code, label in choices)
                   for chosen, _label in choices}
         _options[language] = cached
     return cached
@@ -57,7 +56,7 @@ def _cell(cell, evaluation_id: int, vue: str, options: dict[str, str], error: st
 
 def _cell_of(learner: str, node: str, level: str, version: int, cells_url: str, vue: str,
              options: dict[str, str], error: str | None = None, notice: str | None = None) -> str:
-    """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text (the inner loop)."""
+    """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text."""
     level = level if level in rules.BY_CODE else ""
     css = rules.BY_CODE[level].css if level else "lvl-empty"
     invalid, extra = feedback(f"e-{learner}-{node}", error, notice, ascii_text)

@@ -782,7 +782,7 @@ _SEARCH_COUNT_SQL = "SELECT COUNT(*) AS count FROM learner l WHERE "
 _SEARCH_PAGE_SQL = """
 SELECT l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex, l.birth_date AS birth_date,
        l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code, o.label AS option_label,
-       e.fase AS fase, e.uai AS uai, COUNT(*) OVER () AS total
+       e.fase AS fase, e.uai AS uai
 FROM learner l
 LEFT JOIN uaa_option o ON o.id = l.option
 LEFT JOIN establishment e ON e.id = l.establishment
@@ -819,8 +819,7 @@ def settle(criteria: SearchCriteria, choices: SearchChoices) -> SearchCriteria:
 
 
 async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> SearchResult:
-    """One page of the learners of the establishment acted for: three queries whatever the number of rows (five
-    for a page past the end)."""
+    """One page of the learners of the establishment acted for: four queries whatever the number of rows."""
     establishment_id = establishment_of(user)
     choices = await search_choices(establishment_id)
     criteria = settle(criteria, choices)
@@ -844,22 +843,18 @@ async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> Search
         args += values
     where = " AND ".join(conditions)
 
+    # Counted apart: COUNT(*) OVER () in the page's select was measured 2.5 times slower than the two statements
+    # (SQLite then builds every matching row, joins included, before it sorts).
+    total = (await Learner.raw(_SEARCH_COUNT_SQL + where, *args))[0]["count"]
+    pages = max(1, -(-total // criteria.size))
+    criteria = replace(criteria, page=min(criteria.page, pages))
+
     column_name, _label = SORTS[criteria.sort]
     column = _SORT_SQL[column_name]
     direction = " ASC" if criteria.order == "asc" else " DESC"
     order = ", ".join(name + direction for name in (column, *(t for t in _TIES_SQL if t != column)))
-    page_sql = f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}"
-    # The page carries the number of matching learners (one scan of the school instead of two); a page past the
-    # end comes back empty, and only then are they counted apart to show the last page instead.
-    data = await Learner.raw(page_sql, *args, criteria.size, (criteria.page - 1) * criteria.size)
-    if data:
-        total = int(data[0]["total"])
-    else:
-        total = int((await Learner.raw(_SEARCH_COUNT_SQL + where, *args))[0]["count"])
-    pages = max(1, -(-total // criteria.size))
-    if criteria.page > pages:
-        criteria = replace(criteria, page=pages)
-        data = await Learner.raw(page_sql, *args, criteria.size, (criteria.page - 1) * criteria.size)
+    data = await Learner.raw(f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}", *args,
+                             criteria.size, (criteria.page - 1) * criteria.size)
     rows = [LearnerRow(id=d["id"], establishment=d["fase"] or d["uai"] or "", last_name=d["last_name"],
                        first_name=d["first_name"], sex=d["sex"], birth_date=_as_date(d["birth_date"]),
                        cf_number=d["cf_number"], study_year=d["study_year"], option_code=d["option_code"] or "",
