@@ -3,8 +3,7 @@
 A grid of 30 learners × 25 competencies has 750 cells; rendered by a Jinja macro they were most of the page's
 time (about a tenth of a millisecond each). ``templates/competencies/partials/cell.html`` (the fragment htmx swaps
 after a save) and ``grid_table.html`` (the whole grid, through :func:`row_html` and :func:`learner_rows_html`)
-both come here, so the cell has one definition: :func:`_cell_of`, and its inline copy in the loop of
-:func:`_cells`, which a property test (``tests/unit/test_grid_cells.py``) holds to the same output. The same holds for a learner's comment cell (:func:`comment_html`, also the fragment
+both come here, so the cell has one definition: :func:`_cell_of`. The same holds for a learner's comment cell (:func:`comment_html`, also the fragment
 of ``comment.html``) and for a whole learner row of the view by learner (:func:`learner_rows_html`): with the
 cells in Python, the Jinja of the rows around them (an include and a dozen expressions a row) had become a third
 of the page.
@@ -79,32 +78,15 @@ def row_html(grid, evaluation_id: int, vue: str, errors: dict, *, learner_id: in
     return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", ascii_text(vue), errors))
 
 
-_CSS = {code: level.css for code, level in rules.BY_CODE.items()}
-
-
 def _cells(grid, pairs: list[tuple[int, int]], cells_url: str, vue: str, errors: dict) -> str:
-    """The cells of ``pairs`` (learner, node). The loop runs 750 times a grid: a cell without an error is written
-    here in one f-string, from ids turned into text once."""
-    options, cells, css_of = level_options(), grid.cells, _CSS
-    as_text: dict[int, str] = {}
+    """The cells of ``pairs`` (learner, node), with the error of a refused save where there is one."""
+    options, cells = level_options(), grid.cells
     parts = []
-    for learner_id, node_id in pairs:
-        learner = as_text.get(learner_id) or as_text.setdefault(learner_id, str(int(learner_id)))
-        node = as_text.get(-node_id) or as_text.setdefault(-node_id, str(int(node_id)))
-        cell = cells.get((learner_id, node_id))
+    for learner, node in pairs:
+        cell = cells.get((learner, node))
         level, version = (cell.level, cell.version) if cell else ("", 0)
-        if errors and (learner_id, node_id) in errors:
-            parts.append(_cell_of(learner, node, level, version, cells_url, vue, options,
-                                  errors[learner_id, node_id]))
-            continue
-        if level not in css_of:
-            level = ""
-        parts.append(f'<td id="c-{learner}-{node}" class="cell {css_of.get(level, "lvl-empty")}">'
-                     f'<input type="hidden" name="avant-{node}" value="{level}" form="f-{learner}">'
-                     f'<input type="hidden" name="version-{node}" value="{int(version)}" form="f-{learner}">'
-                     f'<select id="s-{learner}-{node}" name="niveau-{node}" form="f-{learner}" '
-                     f'aria-labelledby="lh-{learner} ch-{node}" hx-post="{cells_url}{learner}/{node}?vue={vue}">'
-                     f'{options[level]}</select></td>')
+        parts.append(_cell_of(str(int(learner)), str(int(node)), level, version, cells_url, vue, options,
+                              errors.get((learner, node)) if errors else None))
     return "".join(parts)
 
 

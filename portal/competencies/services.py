@@ -793,13 +793,14 @@ class Grid:
 
 
 async def _grid_rows(evaluation_id: int, learner_id: int | None = None) -> tuple[list, list, dict]:
-    one_learner = "" if learner_id is None else " AND learner = {}"
-    args = (evaluation_id,) if learner_id is None else (evaluation_id, learner_id)
-    learner_rows = await EvaluationLearner.raw(_GRID_LEARNERS_SQL + one_learner.replace("learner", "l.learner"),
-                                               *args)
+    learners_sql, cells_sql, args = _GRID_LEARNERS_SQL, _GRID_CELLS_SQL, (evaluation_id,)
+    if learner_id is not None:  # one learner's row (a row saved without JavaScript)
+        learners_sql, cells_sql = learners_sql + " AND l.learner = {}", cells_sql + " AND learner = {}"
+        args = (evaluation_id, learner_id)
+    learner_rows = await EvaluationLearner.raw(learners_sql, *args)
     competency_rows = await EvaluationCompetency.raw(_GRID_COMPETENCIES_SQL, evaluation_id)
     cells = {(r["learner"], r["node"]): Cell(r["learner"], r["node"], r["level"], r["version"])
-             for r in await GridCell.raw(_GRID_CELLS_SQL + one_learner, *args)}
+             for r in await GridCell.raw(cells_sql, *args)}
     learners = sorted((GridLearner(r["learner"], r["learner.first_name"], r["learner.last_name"], r["comment"],
                                    r["comment_version"]) for r in learner_rows),
                       key=lambda g: (g.last_name.lower(), g.first_name.lower(), g.id))

@@ -4,6 +4,7 @@ happens when another program holds SQLite's write lock. SQLite only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 
@@ -28,10 +29,10 @@ async def reusing(demo):
     await db.close_idle()
 
 
-@pytest.fixture
-def ticks():
-    """A counter and a coroutine that counts the turns the event loop gives it (every 5 ms when the loop is free);
-    each test starts it on its own loop."""
+@contextlib.asynccontextmanager
+async def ticking():
+    """A counter of the turns the event loop gives a ticker task (every 5 ms when the loop is free), started in the
+    test's own loop for the block and cancelled after it."""
     counter = {"n": 0}
 
     async def tick():
@@ -39,7 +40,11 @@ def ticks():
             counter["n"] += 1
             await asyncio.sleep(0.005)
 
-    return counter, tick
+    ticker = asyncio.get_running_loop().create_task(tick())
+    try:
+        yield counter
+    finally:
+        ticker.cancel()
 
 
 def _foreign_writer_for(seconds: float) -> threading.Thread:
@@ -69,37 +74,27 @@ async def test_reads_use_query_only_connections_of_the_loop_thread(reusing):
     assert await Message.count() > 0
 
 
-async def test_a_transaction_waits_for_another_program_without_stopping_the_loop(reusing, ticks):
-    counter, tick = ticks
-    ticker = asyncio.get_running_loop().create_task(tick())
-    try:
+async def test_a_transaction_waits_for_another_program_without_stopping_the_loop(reusing):
+    async with ticking() as counter:
         timer = _foreign_writer_for(0.3)
         async with atomic():  # BEGIN in the loop's thread fails at once: the transaction waits in a thread
             await Message.raw(INSERT, "après l'autre programme", "2026-11-23T10:00:00+00:00", False)
         timer.join()
         assert counter["n"] >= 10  # the loop kept serving during the ~0.3 s wait
         assert await _count("après l'autre programme") == 1
-    finally:
-        ticker.cancel()
 
 
-async def test_a_lone_write_waits_for_another_program_too(reusing, ticks):
-    counter, tick = ticks
-    ticker = asyncio.get_running_loop().create_task(tick())
-    try:
+async def test_a_lone_write_waits_for_another_program_too(reusing):
+    async with ticking() as counter:
         timer = _foreign_writer_for(0.3)
         await Message.raw(INSERT, "écriture seule", "2026-11-23T10:00:00+00:00", False)
         timer.join()
         assert counter["n"] >= 10
         assert await _count("écriture seule") == 1
-    finally:
-        ticker.cancel()
 
 
-async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_nothing(reusing, ticks):
-    counter, tick = ticks
-    ticker = asyncio.get_running_loop().create_task(tick())
-    try:
+async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_nothing(reusing):
+    async with ticking() as counter:
         await asyncio.sleep(0.01)
         async with atomic():
             assert reusing.current_transaction.get().inline  # begun in the loop's thread
@@ -117,5 +112,3 @@ async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_noth
         assert await _count("annulé") == 0
         assert not reusing.current_transaction.get()
         assert all(not writer.in_transaction for writer in reusing._writers)
-    finally:
-        ticker.cancel()

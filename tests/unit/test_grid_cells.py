@@ -1,4 +1,4 @@
-"""The grid's markup written in Python (``portal.competencies.cells``): the loop's fast path writes each cell as
+"""The grid's markup written in Python (``portal.competencies.cells``): the row loop writes each cell as
 the one-cell function does, the bulk rows are ASCII, and text is escaped."""
 
 from __future__ import annotations
