@@ -70,8 +70,11 @@ class ChooseProfile(HTTPException):
     status_code = 409
 
 
-def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Enforce the permission table on every route: closed unless the route says otherwise."""
+async def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Enforce the permission table on every route: closed unless the route says otherwise.
+
+    A coroutine although it awaits nothing: Litestar runs a plain function guard in its thread pool, a hand-off
+    to another thread and back on every request."""
     opt = handler.opt
     if opt.get("public"):
         return
