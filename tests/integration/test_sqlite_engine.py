@@ -112,3 +112,29 @@ async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_noth
         assert await _count("annulé") == 0
         assert not reusing.current_transaction.get()
         assert all(not writer.in_transaction for writer in reusing._writers)
+
+
+async def test_commits_leave_the_log_to_the_checkpoint_thread(reusing):
+    """No request's commit copies the log back (automatic checkpoints are off on the engine's connections); the
+    Checkpointer thread does it, without losing a write."""
+    from portal.core.sqlite_engine import Checkpointer
+
+    async with atomic():
+        await Message.raw(INSERT, "journal", "2026-11-23T10:00:00+00:00", False)
+    writer = reusing._writers[-1]
+    assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()["wal_autocheckpoint"] == 0
+    assert reusing._checkpointer._thread.is_alive()
+    for i in range(300):  # ~300 pages of log: an automatic checkpoint would not have started yet either
+        await Message.raw(INSERT, f"journal {i}", "2026-11-23T10:00:00+00:00", False)
+    with sqlite3.connect(settings.sqlite_path) as other:
+        busy, logged, copied = Checkpointer.checkpoint(other)
+        assert busy == 0 and logged > 0 and copied == logged  # the whole log copied back into the file
+    assert await _count("journal") == 1
+
+
+async def test_the_checkpoint_thread_stops_with_the_app(demo):
+    db = engine()
+    db.start_reuse()
+    thread = db._checkpointer._thread
+    await db.close_idle()
+    assert not thread.is_alive() and db._checkpointer is None
