@@ -60,6 +60,9 @@ class CurrentUser:
     affiliations: list[AffiliationView] = field(default_factory=list)
     active: AffiliationView | None = None
     message_stamp: int = 0  # the messages' change counter when the request began (0: unknown)
+    # the UAA change counter of the establishment acted for when the request began (None: not read; 0: no change
+    # counted yet, as portal.dashboards.uaa_blocks.school_stamp says)
+    uaa_stamp: int | None = None
 
     @property
     def full_name(self) -> str:

@@ -135,7 +135,9 @@ async def active_affiliations(account_id: int) -> list[AffiliationView]:
 # account's active affiliations with the names to show (one row per affiliation; LEFT JOINs keep an account
 # without affiliation). Piccolo's query builder costs about 1 ms per joined query; this runs on every request.
 # The identity of a request in one statement. It also reads the messages' change counter (``message_stamp``, kept
-# by triggers): the dashboards' message boxes are kept per process against it, without a query of their own.
+# by triggers): the dashboards' message boxes are kept per process against it, without a query of their own; and
+# the UAA change counter of the establishment acted for (``uaa_stamp``), which the UAA blocks of the teacher's and
+# the direction's dashboards are kept against.
 _IDENTITY_SQL = """
 SELECT s.id AS session_id, s.affiliation AS chosen, s.expires_at AS expires_at,
        a.id AS account_id, a.username AS username, a.first_name AS first_name, a.last_name AS last_name,
@@ -144,7 +146,9 @@ SELECT s.id AS session_id, s.affiliation AS chosen, s.expires_at AS expires_at,
        f.organising_body AS organising_body,
        e.name AS "establishment.name", e.fase AS "establishment.fase", e.uai AS "establishment.uai",
        p.name AS "pole.name", o.name AS "organising_body.name",
-       (SELECT m.version FROM message_stamp m WHERE m.id = 1) AS message_stamp
+       (SELECT m.version FROM message_stamp m WHERE m.id = 1) AS message_stamp,
+       (SELECT u.version FROM uaa_stamp u
+        WHERE u.establishment = (SELECT c.establishment FROM affiliation c WHERE c.id = s.affiliation)) AS uaa_stamp
 FROM user_session s
 JOIN account a ON a.id = s.account
 LEFT JOIN affiliation f ON f.account = a.id AND f.revoked_at IS NULL
@@ -183,6 +187,7 @@ async def user_for_token(token: str) -> CurrentUser | None:
         affiliations=affiliations,
         active=active,
         message_stamp=row["message_stamp"] or 0,
+        uaa_stamp=row["uaa_stamp"] or 0,
     )
 
 

@@ -183,9 +183,9 @@ async def blocks_for(user: CurrentUser) -> dict:
         blocks["pole_schools"] = await pole_schools(active.pole_id)
     if active.profile == Profile.DIRECTION and active.establishment_id:
         blocks["poles"] = await establishment_poles(active.establishment_id)
-        blocks["cpu"] = await uaa_blocks.cpu_indicators(active.establishment_id)
+        blocks["cpu"] = await uaa_blocks.cpu_indicators(active.establishment_id, user.uaa_stamp)
     if active.profile == Profile.TEACHER and active.establishment_id:
-        blocks["to_encode"] = await uaa_blocks.learners_to_encode(active.establishment_id)
+        blocks["to_encode"] = await uaa_blocks.learners_to_encode(active.establishment_id, user.uaa_stamp)
     if active.profile == Profile.LEARNER:
         blocks["own_results"] = await uaa_blocks.own_results(user.account_id)
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -105,8 +106,16 @@ async def test_direction_indicators_give_the_success_rate_per_uaa(client):
     await _more_learners(data)
     clear_caches()
     assert await queries_for(client, "/tableau-de-bord") == before  # … costs as many queries with more rows
-    # and a warm one reads only the school's stamp, with no aggregate query (nor the message boxes, kept too)
+    # and a warm one makes no aggregate query (the school's stamp comes with the session; the message boxes are
+    # kept too) …
     assert await queries_for(client, "/tableau-de-bord") == before - 3
+    # … until an attempt of the school changes: the stamp read with the next request's session moves
+    figures = _group_figures(text(await client.get("/tableau-de-bord")))
+    pending = await Attempt.objects().where(
+        (Attempt.status == "a_encoder") & (Attempt.learner.establishment == data["school"].id)).first()
+    await Attempt.update({Attempt.status: "reussite", Attempt.presented_on: date(2026, 10, 1)}).where(
+        Attempt.id == pending.id)
+    assert _group_figures(text(await client.get("/tableau-de-bord"))) != figures
 
 
 async def test_uaa_aggregates_are_recomputed_as_soon_as_an_attempt_changes(client):
@@ -124,6 +133,11 @@ async def test_uaa_aggregates_are_recomputed_as_soon_as_an_attempt_changes(clien
     await _more_learners(data)
     third = await uaa_blocks.learners_to_encode(data["school"].id)
     assert third["attempts"] == second["attempts"] + 20 and third["total"] == second["total"] + 20
+
+
+def _group_figures(page: str) -> list[str]:
+    """The « N élève(s) · N présentation(s) encodée(s) · N à encoder » lines of the direction's indicators."""
+    return re.findall(r"\d+ élève\(s\) · \d+ présentation\(s\) encodée\(s\) · \d+ à encoder", page)
 
 
 async def _more_learners(data) -> None:
