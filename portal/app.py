@@ -19,6 +19,7 @@ from portal.accounts.controllers import (
 from portal.benchmark import controllers as benchmark_controllers
 from portal.competencies import controllers as competency_controllers
 from portal.conventions import controllers as convention_controllers
+from portal.core import heap
 from portal.core.db import close_database, open_database
 from portal.core.templating import build_environment
 from portal.core.web import EXCEPTION_HANDLERS, IdentityMiddleware, permission_guard
@@ -59,6 +60,10 @@ ROUTE_HANDLERS: list = [
 def create_app() -> Litestar:
     """Build the application: routes, templates, CSRF, identity, permission guard, French errors."""
     environment = build_environment()
+
+    def settle_heap() -> None:
+        heap.settle(environment)
+
     return Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
@@ -73,7 +78,7 @@ def create_app() -> Litestar:
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[HTMXPlugin()],
-        on_startup=[open_database],
+        on_startup=[open_database, *([settle_heap] if heap.wanted() else [])],
         on_shutdown=[close_database, pdf.close_pool],
         logging_config=LoggingConfig(log_exceptions="always" if settings.debug else "debug"),
         debug=settings.debug,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 
@@ -132,6 +133,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from portal.settings import settings
 
+    os.environ["PORTAL_SETTLE_HEAP"] = "1"  # the workers settle their heap once started (portal.core.heap)
     uvicorn.run("portal.app:app", host=args.host or settings.host, port=args.port or settings.port,
                 workers=args.workers or settings.workers, log_level="warning" if args.quiet else "info", access_log=not args.quiet)
 
