@@ -10,14 +10,15 @@ class HistoryEvent(Table, tablename="history_event"):
     Plain integer references (no foreign keys) on purpose: the history outlives what it describes.
     """
 
-    at = Timestamptz(index=True)
-    actor_id = BigInt(null=True, index=True)
+    # indexed for what the history page filters on (establishment, pole, entity); see migrations/history
+    at = Timestamptz()
+    actor_id = BigInt(null=True)
     actor_username = Varchar(length=20, default="")
     profile = Varchar(length=30, default="")
     establishment_id = BigInt(null=True, index=True)
     pole_id = BigInt(null=True, index=True)
     entity = Varchar(length=40, index=True)
-    entity_id = BigInt(null=True, index=True)
+    entity_id = BigInt(null=True)
     action = Varchar(length=60)
     summary = Varchar(length=255, default="")
     before = JSON(null=True, default=None)
