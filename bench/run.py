@@ -164,8 +164,7 @@ request = function()
   if row == nil then return wrk.format("GET", "/bench/queue-empty", {["Cookie"] = s[1]}) end
   local level = levels[(counter %% #levels) + 1]
   if level == row[3] then level = levels[((counter + 1) %% #levels) + 1] end
-  local body = "niveau-" .. row[2] .. "=" .. level .. "&avant-" .. row[2] .. "=" .. row[3] ..
-               "&version-" .. row[2] .. "=" .. row[4]
+  local body = "niveau-" .. row[2] .. "=" .. level .. "&avant-" .. row[2] .. "=" .. row[3] .. "." .. row[4]
   return wrk.format("POST", row[1], {["Cookie"] = s[1], ["x-csrftoken"] = s[2], ["HX-Request"] = "true",
      ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
@@ -173,12 +172,12 @@ end
 response = function(status, headers, body)
   if status ~= 200 then return end
   local node, before, version, path = body:match(
-    'name="avant%%-(%%d+)" value="(%%w*)".-name="version%%-%%d+" value="(%%d+)".-hx%%-post="([^"]+)"')
+    'name="avant%%-(%%d+)" value="(%%w*)%%.(%%d+)".-hx%%-post="([^"]+)"')
   if node then push({path, node, before, version}) end
 end
 """ + LUA[LUA.index("function done"):]
 
-_GRID_CELL = re.compile(r'name="avant-(\d+)" value="(\w*)".*?name="version-\d+" value="(\d+)".*?hx-post="([^"]+)"', re.S)
+_GRID_CELL = re.compile(r'name="avant-(\d+)" value="(\w*)\.(\d+)".*?hx-post="([^"]+)"', re.S)
 
 
 def grid_cells(base: str, session: Session, path: str) -> list[tuple[str, str, str, str]]:

@@ -113,4 +113,4 @@ async def bench_targets() -> dict[str, str]:
                                   & (GridCell.node == node))
     return {"grid_path": f"/competences/evaluations/{evaluation['id']}",
             "cell_path": f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}",
-            "cell_body": urlencode({f"niveau-{node}": "R", f"avant-{node}": "", f"version-{node}": "0"})}
+            "cell_body": urlencode({f"niveau-{node}": "R", f"avant-{node}": ".0"})}

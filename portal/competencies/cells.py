@@ -34,40 +34,45 @@ def level_options(language: str | None = None) -> dict[str, str]:
         # </option> may be left out before another option or </select> (HTML's optional end tags): 750 cells
         # a grid, 63 bytes each.
         cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>'
-                                  f"{ascii_text(label)}" for code, label in choices)
+                                  f"{_option_text(label)}" for code, label in choices)
                   for chosen, _label in choices}
         _options[language] = cached
     return cached
 
 
-def cell_html(cell, evaluation_id: int, vue: str, error: str | None = None, notice: str | None = None) -> Markup:
-    """One ``<td>`` of the grid: hidden previous level and version, the level select saved in place by htmx
-    (or with the learner's row form ``f-LEARNER`` without JavaScript), and the error or notice of a save."""
-    return Markup(_cell(cell, int(evaluation_id), ascii_text(vue), level_options(), error, notice))
+def _option_text(label: str) -> str:
+    """An option's words as ASCII HTML: ``&``, ``<`` and ``>`` escaped, quotes left as they are (they need no
+    escaping outside an attribute: 10 bytes a cell), other letters as character references."""
+    return label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode(
+        "ascii", "xmlcharrefreplace").decode("ascii")
 
 
-def _cell(cell, evaluation_id: int, vue: str, options: dict[str, str], error: str | None,
-          notice: str | None) -> str:
-    """:func:`cell_html` with what is the same for every cell of a grid computed once by the caller."""
-    return _cell_of(str(int(cell.learner_id)), str(int(cell.node_id)), cell.level, cell.version,
-                    f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", vue, options, error, notice)
+def cell_html(cell, evaluation_id: int, error: str | None = None, notice: str | None = None) -> Markup:
+    """One ``<td>`` of the grid: what the form showed (``avant-NODE``: level and version), the level select
+    saved in place by htmx (or with the learner's row form ``f-LEARNER`` without JavaScript), and the error or
+    notice of a save."""
+    return Markup(_cell_of(str(int(cell.learner_id)), str(int(cell.node_id)), cell.level, cell.version,
+                           f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", level_options(), error, notice))
 
 
-def _cell_of(learner: str, node: str, level: str, version: int, cells_url: str, vue: str,
-             options: dict[str, str], error: str | None = None, notice: str | None = None) -> str:
-    """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text."""
+def _cell_of(learner: str, node: str, level: str, version: int, cells_url: str, options: dict[str, str],
+             error: str | None = None, notice: str | None = None) -> str:
+    """The ``<td>`` of a cell from its parts, ``learner`` and ``node`` already as text.
+
+    One hidden field carries what the form showed, ``LEVEL.VERSION`` (:func:`rules.parse_shown`), where two
+    fields took 70 bytes more a cell. The cell's URL has no ``?vue=``: only htmx posts to it, and its answer is
+    the cell, the same in both views."""
     level = level if level in rules.BY_CODE else ""
     css = rules.BY_CODE[level].css if level else "lvl-empty"
     invalid, extra = feedback(f"e-{learner}-{node}", error, notice, ascii_text)
     return (f'<td id="c-{learner}-{node}" class="cell {css}">'
-            f'<input type="hidden" name="avant-{node}" value="{level}" form="f-{learner}">'
-            f'<input type="hidden" name="version-{node}" value="{int(version)}" form="f-{learner}">'
+            f'<input type="hidden" name="avant-{node}" value="{level}.{int(version)}" form="f-{learner}">'
             f'<select id="s-{learner}-{node}" name="niveau-{node}" form="f-{learner}" '
-            f'aria-labelledby="lh-{learner} ch-{node}" hx-post="{cells_url}{learner}/{node}?vue={vue}"{invalid}>'
+            f'aria-labelledby="lh-{learner} ch-{node}" hx-post="{cells_url}{learner}/{node}"{invalid}>'
             f'{options[level]}</select>{extra}</td>')
 
 
-def row_html(grid, evaluation_id: int, vue: str, errors: dict, *, learner_id: int | None = None,
+def row_html(grid, evaluation_id: int, errors: dict, *, learner_id: int | None = None,
              node_id: int | None = None) -> Html:
     """The cells of one row of the grid in one call: a learner's (view by learner) or a competency's (view by
     competency). One template call per row instead of one per cell, one string for the row."""
@@ -75,17 +80,17 @@ def row_html(grid, evaluation_id: int, vue: str, errors: dict, *, learner_id: in
         pairs = [(learner_id, comp.node_id) for comp in grid.competencies]
     else:
         pairs = [(learner.id, node_id) for learner in grid.learners]
-    return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", ascii_text(vue), errors))
+    return Html(_cells(grid, pairs, f"{_EVALUATION_URL}{int(evaluation_id)}/cellules/", errors))
 
 
-def _cells(grid, pairs: list[tuple[int, int]], cells_url: str, vue: str, errors: dict) -> str:
+def _cells(grid, pairs: list[tuple[int, int]], cells_url: str, errors: dict) -> str:
     """The cells of ``pairs`` (learner, node), with the error of a refused save where there is one."""
     options, cells = level_options(), grid.cells
     parts = []
     for learner, node in pairs:
         cell = cells.get((learner, node))
         level, version = (cell.level, cell.version) if cell else ("", 0)
-        parts.append(_cell_of(str(int(learner)), str(int(node)), level, version, cells_url, vue, options,
+        parts.append(_cell_of(str(int(learner)), str(int(node)), level, version, cells_url, options,
                               errors.get((learner, node)) if errors else None))
     return "".join(parts)
 
@@ -126,7 +131,7 @@ def learner_rows_html(grid, evaluation_id: int, vue: str, cell_errors: dict, com
         lid, name = int(learner.id), ascii_text(learner.name)
         rows.append(
             f'<tr id="ligne-{lid}"><th scope="row" id="lh-{lid}">{name}</th>'
-            + _cells(grid, [(lid, node) for node in nodes], cells_url, vue, cell_errors)
+            + _cells(grid, [(lid, node) for node in nodes], cells_url, cell_errors)
             + _comment(learner, evaluation_id, comment_errors.get(lid))
             + f'<td><form id="f-{lid}" method="post" action="{_EVALUATION_URL}{evaluation_id}/lignes/{lid}'
               f'?vue={vue}" class="row-form"><input type="hidden" name="_csrf_token" value="{token}">'

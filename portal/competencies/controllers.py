@@ -347,8 +347,7 @@ class EvaluationController(Controller):
               notice: str = "") -> Response:
         return web.page(request, "competencies/partials/cell.html", status_code=status, evaluation_id=evaluation_id,
                         cell=cell, cell_error=error, cell_notice=notice, levels=rules.LEVELS,
-                        cell_html=cells.cell_html,
-                        vue=_view(request.query_params.get("vue")))
+                        cell_html=cells.cell_html)
 
     @post("/{evaluation_id:int}/cellules/{learner_id:int}/{node_id:int}", name="cmp_cell")
     async def cell(self, request: Request, evaluation_id: FromPath[int], learner_id: FromPath[int],
@@ -358,7 +357,7 @@ class EvaluationController(Controller):
         form = await request.form()
         try:
             saved = await svc.save_cell(user, evaluation_id, learner_id, node_id, form.get(f"niveau-{node_id}"),
-                                        form.get(f"avant-{node_id}"), form.get(f"version-{node_id}"))
+                                        form.get(f"avant-{node_id}"))
         except svc.Stale as error:
             if web.is_htmx(request):
                 return self._cell(request, evaluation_id, error.cell, 409, error=error.message)

@@ -52,6 +52,18 @@ def parse_level(raw: str | None) -> str:
                         "d'acquisition (E), Trop d'erreurs (T), Non évaluable (N), Absent (A) ou rien.")
 
 
+INCOMPLETE_FORM = "Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."
+
+
+def parse_shown(raw: str | None) -> tuple[str, int]:
+    """What a cell's form showed, sent as ``LEVEL.VERSION`` (``R.3``; ``.0`` for a cell never evaluated): the
+    level and the version. Anything else is refused (a form from an older page, or tampered with)."""
+    level, dot, version = (raw or "").strip().partition(".")
+    if not dot or not version.isdigit() or len(version) > 9:
+        raise GridRuleError(INCOMPLETE_FORM)
+    return parse_level(level), int(version)
+
+
 def level_label(code: str) -> str:
     """The words of a level code (« Non évalué » for an empty cell)."""
     level = BY_CODE.get(code)

@@ -135,7 +135,7 @@ def parse_version(raw: Any) -> int:
     """The version a form carries; missing or garbled is refused."""
     text = str(raw or "").strip()
     if not text.isdigit() or len(text) > 9:
-        raise Invalid(["Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."])
+        raise Invalid([rules.INCOMPLETE_FORM])
     return int(text)
 
 
@@ -899,15 +899,15 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
 
 
 async def save_cell(user: CurrentUser, evaluation_id: int, learner_id: int, node_id: int, level: Any,
-                    before: Any, version: Any) -> CellSaved:
-    """Save one cell in one short transaction (a few queries), refusing a stale version with the current value."""
+                    shown: Any) -> CellSaved:
+    """Save one cell in one short transaction (a few queries), refusing a stale version with the current value.
+    ``shown`` is what the form showed, ``LEVEL.VERSION`` (:func:`rules.parse_shown`)."""
     school = school_of(user)
     try:
         wanted = rules.parse_level(level)
-        previous = rules.parse_level(before)
+        previous, expected = rules.parse_shown(shown)
     except rules.GridRuleError as error:
         raise Invalid([str(error)]) from None
-    expected = parse_version(version)
     target = await _cell_target(school, evaluation_id, learner_id, node_id)
     async with atomic():
         return await _write_cell(user, school, evaluation_id, learner_id, node_id, wanted, previous, expected,
@@ -927,7 +927,7 @@ class RowSaved:
 async def save_row(user: CurrentUser, evaluation_id: int, learner_id: int, form: FormData) -> RowSaved:
     """Save every cell and the comment of one learner (the grid without JavaScript), all or nothing.
 
-    Fields: ``niveau-NODE`` (level), ``avant-NODE`` (level shown), ``version-NODE``, ``commentaire``,
+    Fields: ``niveau-NODE`` (level), ``avant-NODE`` (level and version shown, ``LEVEL.VERSION``), ``commentaire``,
     ``commentaire_avant``, ``commentaire_version``. A stale cell or comment refuses the whole row (:class:`Stale`).
     """
     row = await _team_evaluation(user, evaluation_id)
@@ -942,8 +942,7 @@ async def save_row(user: CurrentUser, evaluation_id: int, learner_id: int, form:
             if form.get(f"niveau-{comp.node_id}") is None:
                 continue
             wanted.append((comp, rules.parse_level(form.get(f"niveau-{comp.node_id}")),
-                           rules.parse_level(form.get(f"avant-{comp.node_id}")),
-                           parse_version(form.get(f"version-{comp.node_id}"))))
+                           *rules.parse_shown(form.get(f"avant-{comp.node_id}"))))
     except rules.GridRuleError as error:
         raise Invalid([str(error)]) from None
     comment_wanted = form.get("commentaire")

@@ -73,19 +73,19 @@ async def test_cell_saved_in_place_and_recorded(client):
     learner = await _account("ines.blanc")
     node = await _node("T5-2", evaluation["framework"])
     url = f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}"
-    response = await _hx_post(client, url, {f"niveau-{node}": "P", f"avant-{node}": "", f"version-{node}": "0"})
+    response = await _hx_post(client, url, {f"niveau-{node}": "P", f"avant-{node}": ".0"})
     assert response.status_code == 200, response.text
     assert response.text.lstrip().startswith("<td") and 'class="cell lvl-p"' in response.text
-    assert f'name="version-{node}" value="1"' in response.text
+    assert f'name="avant-{node}" value="P.1"' in response.text and "?vue=" not in response.text
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
     assert cell["level"] == "P" and cell["version"] == 1
     event = await HistoryEvent.select().where(HistoryEvent.entity == "cmp_grid_cell").order_by(
         HistoryEvent.id, ascending=False).first()
     assert event["entity_id"] == cell["id"] and "Réussite partielle" in event["summary"]
     # typing the letter in lower case, then clearing the cell
-    again = await _hx_post(client, url, {f"niveau-{node}": "t", f"avant-{node}": "P", f"version-{node}": "1"})
+    again = await _hx_post(client, url, {f"niveau-{node}": "t", f"avant-{node}": "P.1"})
     assert again.status_code == 200 and 'class="cell lvl-t"' in again.text
-    cleared = await _hx_post(client, url, {f"niveau-{node}": "", f"avant-{node}": "T", f"version-{node}": "2"})
+    cleared = await _hx_post(client, url, {f"niveau-{node}": "", f"avant-{node}": "T.2"})
     assert cleared.status_code == 200 and "lvl-empty" in cleared.text
 
 
@@ -95,14 +95,14 @@ async def test_stale_cell_refused_with_current_value(client):
     learner = await _account("emma.garnier")
     node = await _node("T2-2", evaluation["framework"])  # demo: Réussite totale, version 1
     url = f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}"
-    first = await _hx_post(client, url, {f"niveau-{node}": "E", f"avant-{node}": "R", f"version-{node}": "1"})
+    first = await _hx_post(client, url, {f"niveau-{node}": "E", f"avant-{node}": "R.1"})
     assert first.status_code == 200
     # a second teacher whose page still shows version 1 (Réussite totale)
-    stale = await _hx_post(client, url, {f"niveau-{node}": "A", f"avant-{node}": "R", f"version-{node}": "1"})
+    stale = await _hx_post(client, url, {f"niveau-{node}": "A", f"avant-{node}": "R.1"})
     assert stale.status_code == 409
     body = text(stale)
     assert "modifiée par quelqu'un d'autre" in body and "En cours d'acquisition" in body
-    assert 'class="cell lvl-e"' in body and f'name="version-{node}" value="2"' in body
+    assert 'class="cell lvl-e"' in body and f'name="avant-{node}" value="E.2"' in body
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
     assert cell["level"] == "E" and cell["version"] == 2
 
@@ -113,8 +113,15 @@ async def test_bad_level_refused(client):
     learner = await _account("emma.garnier")
     node = await _node("T2-3", evaluation["framework"])
     response = await _hx_post(client, f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}",
-                              {f"niveau-{node}": "Z", f"avant-{node}": "P", f"version-{node}": "1"})
+                              {f"niveau-{node}": "Z", f"avant-{node}": "P.1"})
     assert response.status_code == 400 and "Niveau inconnu" in text(response)
+    # what the form showed must be LEVEL.VERSION: an old page's field, or none, changes nothing
+    before = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
+    for shown in ("P", "P.x", "", "Z.1"):
+        refused = await _hx_post(client, f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}",
+                                 {f"niveau-{node}": "A", f"avant-{node}": shown})
+        assert refused.status_code == 400, shown
+    assert await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first() == before
 
 
 async def test_row_form_without_javascript(client):
@@ -123,8 +130,8 @@ async def test_row_form_without_javascript(client):
     learner = await _account("leo.faure")
     t22, t31 = await _node("T2-2", evaluation["framework"]), await _node("T3-1", evaluation["framework"])
     response = await post_form(client, f"/competences/evaluations/{evaluation['id']}/lignes/{learner}?vue=apprenants", {
-        f"niveau-{t22}": "P", f"avant-{t22}": "P", f"version-{t22}": "1",  # unchanged
-        f"niveau-{t31}": "N", f"avant-{t31}": "", f"version-{t31}": "0",
+        f"niveau-{t22}": "P", f"avant-{t22}": "P.1",  # unchanged
+        f"niveau-{t31}": "N", f"avant-{t31}": ".0",
         "commentaire": "Absent à la séance de mesures.", "commentaire_avant": "", "commentaire_version": "0",
     })
     assert response.status_code == 303 and "enregistre=1" in response.headers["location"]
@@ -134,7 +141,7 @@ async def test_row_form_without_javascript(client):
     assert comment["comment"] == "Absent à la séance de mesures." and comment["comment_version"] == 1
     # the same row sent again from the old page: T3-1 changed meanwhile → the whole row is refused
     stale = await post_form(client, f"/competences/evaluations/{evaluation['id']}/lignes/{learner}", {
-        f"niveau-{t31}": "R", f"avant-{t31}": "", f"version-{t31}": "0",
+        f"niveau-{t31}": "R", f"avant-{t31}": ".0",
         "commentaire": "Autre chose", "commentaire_avant": "", "commentaire_version": "0",
     })
     assert stale.status_code == 409
@@ -198,7 +205,7 @@ async def test_cell_save_is_a_few_queries(client):
     await csrf_token(client)
     engine = engine_finder()
     before = engine.query_id
-    response = await _hx_post(client, url, {f"niveau-{node}": "R", f"avant-{node}": "", f"version-{node}": "0"})
+    response = await _hx_post(client, url, {f"niveau-{node}": "R", f"avant-{node}": ".0"})
     assert response.status_code == 200
     # session + target check + read cell + write cell + history (transaction statements aside)
     assert engine.query_id - before <= 8, engine.query_id - before
@@ -228,7 +235,7 @@ async def test_learner_sees_only_visible_evaluations_and_own_row(client):
     learner = await _account("emma.garnier")
     node = await _node("T2-2", evaluation["framework"])
     cell = await post_form(client, f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}",
-                           {f"niveau-{node}": "R", f"avant-{node}": "R", f"version-{node}": "1"})
+                           {f"niveau-{node}": "R", f"avant-{node}": "R.1"})
     assert cell.status_code == 403 and "Accès refusé" in text(cell)
     # hidden: 404 in French
     await Evaluation.update({Evaluation.visible: False}).where(Evaluation.id == evaluation["id"])
@@ -252,7 +259,7 @@ async def test_teacher_of_another_school_gets_404(client):
     learner = await _account("emma.garnier")
     node = await _node("T2-2", evaluation["framework"])
     response = await post_form(client, f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}",
-                               {f"niveau-{node}": "T", f"avant-{node}": "R", f"version-{node}": "1"})
+                               {f"niveau-{node}": "T", f"avant-{node}": "R.1"})
     assert response.status_code == 404
 
 
@@ -337,7 +344,7 @@ async def test_colleague_fills_but_cannot_change_settings(client):
     learner = await _account("ines.blanc")
     node = await _node("T2-3", evaluation["framework"])
     saved = await _hx_post(client, f"{base}/cellules/{learner}/{node}",
-                           {f"niveau-{node}": "R", f"avant-{node}": "", f"version-{node}": "0"})
+                           {f"niveau-{node}": "R", f"avant-{node}": ".0"})
     assert saved.status_code == 200
 
 
@@ -357,8 +364,8 @@ async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silentl
                        active=AffiliationView(id=0, profile=Profile.TEACHER,
                                               establishment_id=evaluation["establishment"]))
     results = await asyncio.gather(
-        svc.save_cell(user, evaluation["id"], learner, node, "R", "", "0"),
-        svc.save_cell(user, evaluation["id"], learner, node, "T", "", "0"),
+        svc.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
+        svc.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
         return_exceptions=True)
     saved = [r for r in results if isinstance(r, svc.CellSaved)]
     refused = [r for r in results if isinstance(r, svc.Stale)]

@@ -114,6 +114,18 @@ def test_cell_version_rule():
     assert rules.plan_cell("", 0, "P", "", 0).write
 
 
+@given(st.sampled_from(["", *rules.CODES]), st.integers(0, 10**9 - 1))
+def test_what_a_cell_showed_reads_back_as_written(level, version):
+    assert rules.parse_shown(f"{level}.{version}") == (level, version)
+    assert rules.parse_shown(f" {level.lower()}.{version} ") == (level, version)
+
+
+@pytest.mark.parametrize("raw", [None, "", "R", "R.", ".x", "R.-1", "R.1.2", "X.1", "R.1234567890"])
+def test_what_a_cell_showed_refused_when_malformed(raw):
+    with pytest.raises(rules.GridRuleError, match="formulaire est incomplet|Niveau inconnu"):
+        rules.parse_shown(raw)
+
+
 @given(st.lists(st.integers(), min_size=1, max_size=8), st.data())
 def test_move_is_a_permutation_of_one_step(items, data):
     index = data.draw(st.integers(0, len(items) - 1))

@@ -23,10 +23,10 @@ def test_fast_path_writes_what_the_one_cell_function_writes(stored, with_error):
     errors = {pair: "Niveau « inconnu »." for pair in with_error}
     expected = "".join(
         cells._cell_of(str(l), str(n), grid.cells[l, n].level if (l, n) in grid.cells else "",
-                       grid.cells[l, n].version if (l, n) in grid.cells else 0, "/e/1/cellules/", "apprenants",
+                       grid.cells[l, n].version if (l, n) in grid.cells else 0, "/e/1/cellules/",
                        cells.level_options(), errors.get((l, n)))
         for l, n in pairs)
-    assert cells._cells(grid, pairs, "/e/1/cellules/", "apprenants", errors) == expected
+    assert cells._cells(grid, pairs, "/e/1/cellules/", errors) == expected
 
 
 def test_rows_are_ascii_and_escape_names_and_comments():
@@ -39,4 +39,5 @@ def test_rows_are_ascii_and_escape_names_and_comments():
     assert "<Faure>" not in html and "&lt;Faure&gt; L&#233;o" in html
     assert unescape(html).count("Très bien & « net »") == 2  # the textarea and the previous value
     assert 'class="cell lvl-r"' in html and '<option value="R" selected>' in html
+    assert 'name="avant-3" value="R.1"' in html and "En cours d'acquisition" in html  # no &#39; in text
 
