@@ -796,8 +796,32 @@ _SORT_SQL = {
 _TIES_SQL = ("l.last_name", "l.first_name", "l.id")
 
 
-async def search_choices(establishment_id: int) -> SearchChoices:
-    """The lists of the criteria form: two queries."""
+_CHOICES_CACHE_SIZE = 512  # establishments kept per process; beyond, the cache starts afresh
+_choices_cache: dict[int, tuple[int, SearchChoices]] = {}
+
+
+def clear_choices_cache() -> None:
+    """Forget the kept criteria lists (tests start each from a fresh database)."""
+    _choices_cache.clear()
+
+
+async def search_choices(establishment_id: int, stamp: int | None = None) -> SearchChoices:
+    """The lists of the criteria form (two queries), kept per process against the school's ``uaa_stamp`` when
+    the caller read it (``stamp``): triggers move it whenever a learner, an implantation of the school or an
+    option's label changes. Callers must not modify what they get."""
+    if stamp is not None:
+        hit = _choices_cache.get(establishment_id)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    choices = await _read_choices(establishment_id)
+    if stamp is not None:
+        if len(_choices_cache) >= _CHOICES_CACHE_SIZE:
+            _choices_cache.clear()
+        _choices_cache[establishment_id] = (stamp, choices)
+    return choices
+
+
+async def _read_choices(establishment_id: int) -> SearchChoices:
     choices = SearchChoices()
     choices.implantations = await Implantation.raw(_IMPLANTATIONS_SQL, establishment_id)
     combos = await Learner.raw(_COMBOS_SQL, establishment_id, True)
@@ -819,9 +843,10 @@ def settle(criteria: SearchCriteria, choices: SearchChoices) -> SearchCriteria:
 
 
 async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> SearchResult:
-    """One page of the learners of the establishment acted for: four queries whatever the number of rows."""
+    """One page of the learners of the establishment acted for: four queries whatever the number of rows, two
+    once the criteria lists are kept (:func:`search_choices`)."""
     establishment_id = establishment_of(user)
-    choices = await search_choices(establishment_id)
+    choices = await search_choices(establishment_id, user.uaa_stamp)
     criteria = settle(criteria, choices)
     conditions = ["l.establishment = {}", "l.active = {}"]
     args: list = [establishment_id, True]

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from portal.directory.tables import Establishment, Implantation
+from portal.uaa.learners import clear_choices_cache
 from portal.uaa.tables import Attempt, Attestation, Learner, Option
 from tests.integration.conftest import login, post_form, queries_for, text
 
@@ -213,12 +214,33 @@ async def test_the_number_of_queries_does_not_grow_with_the_rows(client):
     await add_learners(itd, 10)
     await login(client, "thomas.girard")
     url = "/uaa/recherche?taille=100&tri=obg"
+    clear_choices_cache()
     small = await queries_for(client, url)
     await add_learners(itd, 50, start=10, study_year="1 D3 5 P", option_code="7110")
     response = await client.get(url)
     assert len(listed(response)) == 60
+    clear_choices_cache()
     assert await queries_for(client, url) == small
+    clear_choices_cache()
     assert await queries_for(client, url + "&q=%C3%A9l%C3%A8ve&etudes=1+D3+5+P") == small
+    # the criteria lists, kept against the school's uaa_stamp, spare their two queries
+    assert await queries_for(client, url) == small - 2
+
+
+async def test_the_kept_criteria_lists_follow_learners_implantations_and_option_labels(client):
+    itd = await establishment("99107")
+    site = await Implantation.select(Implantation.id, Implantation.name).where(
+        Implantation.establishment == itd).first()
+    await add_learners(itd, 3)
+    await login(client, "thomas.girard")
+    first = text(await client.get("/uaa/recherche"))
+    assert site["name"] in first and "2 D3 6 P" not in first
+    await add_learners(itd, 2, start=3, study_year="2 D3 6 P")  # a learner of a new year of study
+    assert "2 D3 6 P" in text(await client.get("/uaa/recherche"))
+    await Implantation.update({Implantation.name: "Site renommé (test)"}).where(Implantation.id == site["id"])
+    assert "Site renommé (test)" in text(await client.get("/uaa/recherche"))
+    await Option.update({Option.label: "Libellé corrigé (test)"}).where(Option.code == "2115")
+    assert "Libellé corrigé (test)" in text(await client.get("/uaa/recherche"))
 
 
 async def test_someone_with_two_establishments_switches_with_the_fase_choice(client):
