@@ -27,7 +27,8 @@ _HEADER_COLUMNS = (
 
 def _user(establishment_id: int | None = None, account_id: int = 0, encode: bool = True):
     active = SimpleNamespace(establishment_id=establishment_id, establishment_name="École", establishment_code="F")
-    return SimpleNamespace(active=active, account_id=account_id, affiliations=[],
+    # uaa_stamp None: the search reads its criteria lists from the database, not from the per-process cache
+    return SimpleNamespace(active=active, account_id=account_id, affiliations=[], uaa_stamp=None,
                            can=lambda permission: encode)
 
 
