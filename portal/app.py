@@ -78,7 +78,7 @@ def create_app() -> Litestar:
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[HTMXPlugin()],
-        on_startup=[open_database, *([settle_heap] if heap.wanted() else [])],
+        on_startup=[open_database, *([settle_heap] if settings.settle_heap else [])],
         on_shutdown=[close_database, pdf.close_pool],
         logging_config=LoggingConfig(log_exceptions="always" if settings.debug else "debug"),
         debug=settings.debug,

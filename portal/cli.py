@@ -131,9 +131,10 @@ def _load_framework(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    # read by the settings of the serving processes (in this one, before the settings are first loaded)
+    os.environ["PORTAL_SETTLE_HEAP"] = "1"  # they settle their heap once started (portal.core.heap)
     from portal.settings import settings
 
-    os.environ["PORTAL_SETTLE_HEAP"] = "1"  # the workers settle their heap once started (portal.core.heap)
     uvicorn.run("portal.app:app", host=args.host or settings.host, port=args.port or settings.port,
                 workers=args.workers or settings.workers, log_level="warning" if args.quiet else "info", access_log=not args.quiet)
 

@@ -63,6 +63,7 @@ class Settings:
     db_pool_max: int = 20
     db_pool: bool = True
     bench_endpoints: bool = False
+    settle_heap: bool = False  # set by `portal serve` for its processes (portal.core.heap)
     workers: int = 1
     pdf_processes: int | None = None  # None: one per core (at most 4)
     extra: dict = field(default_factory=dict)
@@ -104,6 +105,7 @@ def load() -> Settings:
         db_pool_max=int(os.environ.get("PORTAL_DB_POOL_MAX", "20")),
         db_pool=_bool("PORTAL_DB_POOL", True),
         bench_endpoints=_bool("PORTAL_BENCH_ENDPOINTS", False),
+        settle_heap=_bool("PORTAL_SETTLE_HEAP", False),
         workers=max(1, int(os.environ.get("PORTAL_WORKERS", "1"))),
         pdf_processes=_optional_int("PORTAL_PDF_PROCESSES"),
     )

@@ -28,6 +28,7 @@ from portal.accounts.services import (
 from portal.accounts.tables import Account, Affiliation
 from portal.core.clock import now
 from portal.core.db import atomic, is_sqlite
+from portal.core.forms import INCOMPLETE_FORM, form_version
 from portal.directory.services import find_establishment
 from portal.directory.tables import OrganisingBody, Pole
 from portal.history.services import record
@@ -518,10 +519,10 @@ async def create_account(user: CurrentUser, form: NewAccount) -> Created:
 
 def parse_version(raw: str | None) -> int:
     """The version carried by an edit form; a missing or garbled one is refused."""
-    raw = (raw or "").strip()
-    if not raw.isdigit() or len(raw) > 9:
-        raise AdminError("Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié.")
-    return int(raw)
+    version = form_version(raw)
+    if version is None:
+        raise AdminError(INCOMPLETE_FORM)
+    return version
 
 
 async def update_account(user: CurrentUser, account_id: int, first_name: str, last_name: str, email: str,

@@ -61,7 +61,7 @@ class CurrentUser:
     active: AffiliationView | None = None
     message_stamp: int = 0  # the messages' change counter when the request began (0: unknown)
     # the UAA change counter of the establishment acted for when the request began (None: not read; 0: no change
-    # counted yet, as portal.dashboards.uaa_blocks.school_stamp says)
+    # counted yet, as portal.uaa.stamps.school_stamp says)
     uaa_stamp: int | None = None
 
     @property

@@ -14,7 +14,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from portal.competencies import rules
-from portal.core.html import Html, ascii_text, feedback, text
+from portal.core.html import Html, ascii_content, ascii_text, feedback, text
 from portal.i18n import current_language, gettext
 
 # htmx attributes that are the same for every cell (hx-target and hx-include "closest td", hx-swap outerHTML) are
@@ -34,17 +34,10 @@ def level_options(language: str | None = None) -> dict[str, str]:
         # </option> may be left out before another option or </select> (HTML's optional end tags): 750 cells
         # a grid, 63 bytes each.
         cached = {chosen: "".join(f'<option value="{code}"{" selected" if code == chosen else ""}>'
-                                  f"{_option_text(label)}" for code, label in choices)
+                                  f"{ascii_content(label)}" for code, label in choices)
                   for chosen, _label in choices}
         _options[language] = cached
     return cached
-
-
-def _option_text(label: str) -> str:
-    """An option's words as ASCII HTML: ``&``, ``<`` and ``>`` escaped, quotes left as they are (they need no
-    escaping outside an attribute: 10 bytes a cell), other letters as character references."""
-    return label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode(
-        "ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def cell_html(cell, evaluation_id: int, error: str | None = None, notice: str | None = None) -> Markup:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from portal.core.forms import INCOMPLETE_FORM, form_version
+
 EMPTY = ""
 
 
@@ -52,16 +54,14 @@ def parse_level(raw: str | None) -> str:
                         "d'acquisition (E), Trop d'erreurs (T), Non évaluable (N), Absent (A) ou rien.")
 
 
-INCOMPLETE_FORM = "Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."
-
-
 def parse_shown(raw: str | None) -> tuple[str, int]:
     """What a cell's form showed, sent as ``LEVEL.VERSION`` (``R.3``; ``.0`` for a cell never evaluated): the
     level and the version. Anything else is refused (a form from an older page, or tampered with)."""
     level, dot, version = (raw or "").strip().partition(".")
-    if not dot or not version.isdigit() or len(version) > 9:
+    number = form_version(version) if dot else None
+    if number is None:
         raise GridRuleError(INCOMPLETE_FORM)
-    return parse_level(level), int(version)
+    return parse_level(level), number
 
 
 def level_label(code: str) -> str:

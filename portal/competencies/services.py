@@ -36,6 +36,7 @@ from portal.competencies.tables import (
 )
 from portal.core.clock import now
 from portal.core.db import atomic, is_sqlite
+from portal.core.forms import INCOMPLETE_FORM, form_version
 from portal.directory.tables import Establishment
 from portal.history.services import record
 from portal.permissions import Profile
@@ -133,10 +134,10 @@ def _text(raw: Any, maximum: int, name: str, errors: list[str], required: bool =
 
 def parse_version(raw: Any) -> int:
     """The version a form carries; missing or garbled is refused."""
-    text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 9:
-        raise Invalid([rules.INCOMPLETE_FORM])
-    return int(text)
+    version = form_version(raw)
+    if version is None:
+        raise Invalid([INCOMPLETE_FORM])
+    return version
 
 
 # --- frameworks ------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from portal.conventions.tables import (
 )
 from portal.core.clock import local, now
 from portal.core.db import atomic, is_unique_violation
+from portal.core.forms import INCOMPLETE_FORM
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.documents import pdf
 from portal.documents import services as documents
@@ -943,7 +944,7 @@ async def save_article(user: CurrentUser, convention_id: int, key: str, form: Ar
         raise ConventionError("Le texte contient des caractères non permis.")
     version = _int(form.version)
     if version is None:
-        raise ConventionError("Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié.")
+        raise ConventionError(INCOMPLETE_FORM)
     data = None
     try:
         if item.table == "staff":
@@ -1543,7 +1544,7 @@ async def save_avenant(user: CurrentUser, avenant_id: int, form: AvenantInput) -
         raise ConventionError(AVENANT_FROZEN, 409)
     version = _int(form.version)
     if version is None:
-        raise ConventionError("Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié.")
+        raise ConventionError(INCOMPLETE_FORM)
     year = (form.effective_year or "").strip() or item.row["effective_year"]
     if year != item.row["effective_year"]:
         year = _effective_year(year)
@@ -1576,7 +1577,7 @@ async def submit_avenant(user: CurrentUser, avenant_id: int, version_raw: str | 
         raise ConventionError(AVENANT_FROZEN, 409)
     version = _int(version_raw)
     if version is None:
-        raise ConventionError("Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié.")
+        raise ConventionError(INCOMPLETE_FORM)
     late = rules.avenant_late(item.row["effective_year"], today())
     if late:
         raise ConventionError(late)

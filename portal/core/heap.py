@@ -10,18 +10,13 @@ compiles the templates, collects once, and moves everything alive into the perma
 which later passes skip: the same load then gave passes of the oldest generation of 4 to 6 ms. The thresholds stay
 CPython's: raising the youngest one (3,000, 20,000) made fewer but longer pauses (up to 10 and 33 ms).
 
-Only a serving process does this (``portal serve`` sets ``PORTAL_SETTLE_HEAP``): tests start apps by the hundred.
+Only a serving process does this (``portal serve`` sets ``PORTAL_SETTLE_HEAP``, read into ``settings.settle_heap``):
+tests start apps by the hundred.
 """
 
 from __future__ import annotations
 
 import gc
-import os
-
-
-def wanted() -> bool:
-    """True in a process started by ``portal serve``."""
-    return os.environ.get("PORTAL_SETTLE_HEAP") == "1"
 
 
 def settle(environment=None) -> None:

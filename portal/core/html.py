@@ -8,6 +8,8 @@ their markup: the template that used to hold it calls them, for the whole page a
 
 from __future__ import annotations
 
+import html
+
 from markupsafe import escape
 
 
@@ -20,7 +22,18 @@ def ascii_text(value) -> str:
     """``value`` escaped for HTML and written in ASCII (character references for the rest). A grid's 400 KB of
     markup then stays one byte a character: building, copying and encoding it cost a tenth of what text with a
     single « é » or « — » in it costs (Python stores such a string two bytes a character)."""
-    return str(escape(value)).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return _ascii(str(escape(value)))
+
+
+def ascii_content(value: str) -> str:
+    """Like :func:`ascii_text` for the content of an element (an ``<option>``'s words): ``&``, ``<`` and ``>``
+    escaped, quotes left as they are — they need escaping in an attribute only, and « d'acquisition » written
+    ``d&#39;acquisition`` in each of a grid's 750 selects was 7 KB."""
+    return _ascii(html.escape(value, quote=False))
+
+
+def _ascii(escaped: str) -> str:
+    return escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 class Html:

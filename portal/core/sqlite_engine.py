@@ -120,6 +120,7 @@ def _is_locked(error: sqlite3.OperationalError) -> bool:
 
 
 CHECKPOINT_EVERY = 0.5  # seconds between two checkpoints of the WAL by the process's Checkpointer thread
+NO_AUTOCHECKPOINT = "PRAGMA wal_autocheckpoint = 0"  # on the connections opened while a Checkpointer runs
 
 
 class Checkpointer:
@@ -132,10 +133,9 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-            self._thread.start()
+        """Start the thread (a Checkpointer runs once: the engine makes a new one for each start)."""
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
         connection = sqlite3.connect(**self._kwargs)
@@ -158,8 +158,6 @@ class Checkpointer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._thread = None
-        self._stop = threading.Event()
 
 
 BREATHE = 0.010  # seconds of statements after which a long write transaction lets the event loop run
@@ -313,9 +311,6 @@ class PooledSQLiteEngine(SQLiteEngine):
             self._checkpointer = Checkpointer(self.connection_kwargs)
             self._checkpointer.start()
 
-    def _no_autocheckpoint(self) -> str:
-        """The PRAGMA that leaves checkpoints to the :class:`Checkpointer` while it runs (empty otherwise)."""
-        return "PRAGMA wal_autocheckpoint = 0" if self._checkpointer is not None else ""
 
     async def _open(self) -> aiosqlite.Connection:
         connection = await self.get_connection()
@@ -331,8 +326,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA synchronous = NORMAL")
-        if self._no_autocheckpoint():
-            await connection.execute(self._no_autocheckpoint())
+        if self._checkpointer is not None:
+            await connection.execute(NO_AUTOCHECKPOINT)
         return connection
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
@@ -390,8 +385,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         writer.row_factory = dict_factory
         writer.execute("PRAGMA foreign_keys = 1")
         writer.execute("PRAGMA synchronous = NORMAL")
-        if self._no_autocheckpoint():
-            writer.execute(self._no_autocheckpoint())
+        if self._checkpointer is not None:
+            writer.execute(NO_AUTOCHECKPOINT)
         return writer
 
     def _give_back_writer(self, writer: sqlite3.Connection, healthy: bool) -> None:

@@ -14,7 +14,7 @@ from portal.dashboards import uaa_blocks
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.messaging.tables import Message, OutboxMail
 from portal.permissions import Profile
-from portal.uaa import learners
+from portal.uaa import stamps
 
 MESSAGE_LIMIT = 10
 POLE_ROLES = {"partenaire": "École partenaire", "partenaire_specifique": "École partenaire spécifique",
@@ -150,8 +150,7 @@ def clear_caches() -> None:
     """Forget cached counters and aggregates (tests start each from a fresh database)."""
     _counts_cache.clear()
     _boxes_cache.clear()
-    uaa_blocks.clear_cache()
-    learners.clear_choices_cache()
+    stamps.clear()
     fragments.clear()
 
 

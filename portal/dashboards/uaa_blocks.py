@@ -1,60 +1,34 @@
 """The UAA blocks of the dashboards (teacher, learner, direction). Grouped queries: a constant number per page.
 
 The school-wide aggregates scan every attempt of the school (thousands of rows, 5 to 25 ms of database time),
-so each process keeps them per establishment together with the ``uaa_stamp`` they were computed at. Database
-triggers bump that stamp whenever a learner or an attempt of the school changes, whoever writes it: a dashboard
-reads the stamp (one indexed row) and recomputes only when it moved. A figure is never served stale.
+so each process keeps them per establishment together with the ``uaa_stamp`` they were computed at
+(:mod:`portal.uaa.stamps`): a dashboard gets the stamp with its session and recomputes only when it moved. A
+figure is never served stale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from piccolo.query.functions.aggregate import Count
 
 from portal.uaa.rules import FAILURE, PENDING, SUCCESS
-from portal.uaa.tables import Attempt, Learner, UaaStamp
+from portal.uaa.stamps import kept, school_stamp
+from portal.uaa.tables import Attempt, Learner
 
 TEACHER_LIMIT = 15
-_CACHE_SIZE = 512  # establishments × kinds kept per process; beyond, the cache starts afresh
-_cache: dict[tuple[str, int], tuple[int, object]] = {}
-
-
-def clear_cache() -> None:
-    """Forget every cached aggregate (tests start each from a fresh database)."""
-    _cache.clear()
-
-
-async def school_stamp(establishment_id: int) -> int:
-    """The current change counter of a school's UAA data (0 before any change was counted)."""
-    rows = await UaaStamp.raw("SELECT version FROM uaa_stamp WHERE establishment = {}", establishment_id)
-    return rows[0]["version"] if rows else 0
-
-
-async def _cached(kind: str, establishment_id: int, stamp: int, compute: Callable[[int], Awaitable]):
-    key = (kind, establishment_id)
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    value = await compute(establishment_id)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[key] = (stamp, value)
-    return value
 
 
 async def learners_to_encode(establishment_id: int, stamp: int | None = None) -> dict:
     """Learners of the school with UAA left to encode (cached against the school's stamp)."""
     if stamp is None:
         stamp = await school_stamp(establishment_id)
-    return await _cached("to_encode", establishment_id, stamp, _learners_to_encode)
+    return await kept("to_encode", establishment_id, stamp, _learners_to_encode)
 
 
 async def cpu_indicators(establishment_id: int, stamp: int | None = None) -> list[dict]:
     """The CPU indicators of the school (cached against the school's stamp)."""
     if stamp is None:
         stamp = await school_stamp(establishment_id)
-    return await _cached("cpu", establishment_id, stamp, _cpu_indicators)
+    return await kept("cpu", establishment_id, stamp, _cpu_indicators)
 
 
 async def _learners_to_encode(establishment_id: int) -> dict:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import local, now
 from portal.core.db import atomic, is_sqlite
+from portal.core.forms import INCOMPLETE_FORM, form_version
 from portal.history.services import record
 from portal.uaa.rules import (
     ENCODED,
@@ -51,7 +52,7 @@ GONE_MESSAGE = (
     "Cette présentation a été modifiée ou supprimée par quelqu'un d'autre entre-temps : votre enregistrement n'a "
     "pas été effectué. Les lignes de l'UAA montrent maintenant leur état actuel."
 )
-BAD_FORM_MESSAGE = "Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."
+BAD_FORM_MESSAGE = INCOMPLETE_FORM
 BAD_DATE_MESSAGE = "La date de présentation n'est pas valide : indiquez-la au format jj/mm/aaaa."
 READ_ONLY_MESSAGE = "Ces présentations ne peuvent être modifiées que par l'établissement actuel de l'élève."
 STATUS_ICONS = {PENDING: "✎", SUCCESS: "✔", FAILURE: "✘"}
@@ -499,10 +500,10 @@ def parse_date(raw: str | None) -> date | None:
 
 def parse_version(raw: str | None) -> int:
     """The version carried by a row form; a missing or garbled one is refused."""
-    text = (raw or "").strip()
-    if not text.isdigit() or len(text) > 9:
+    version = form_version(raw)
+    if version is None:
         raise EncodingError(BAD_FORM_MESSAGE)
-    return int(text)
+    return version
 
 
 @dataclass

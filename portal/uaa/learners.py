@@ -35,6 +35,7 @@ from portal.core.db import atomic, is_sqlite
 from portal.directory.tables import Implantation
 from portal.history.services import record
 from portal.permissions import allowed
+from portal.uaa import stamps
 from portal.uaa.rules import PENDING
 from portal.uaa.tables import Attempt, Learner, Option
 
@@ -796,29 +797,13 @@ _SORT_SQL = {
 _TIES_SQL = ("l.last_name", "l.first_name", "l.id")
 
 
-_CHOICES_CACHE_SIZE = 512  # establishments kept per process; beyond, the cache starts afresh
-_choices_cache: dict[int, tuple[int, SearchChoices]] = {}
-
-
-def clear_choices_cache() -> None:
-    """Forget the kept criteria lists (tests start each from a fresh database)."""
-    _choices_cache.clear()
-
-
 async def search_choices(establishment_id: int, stamp: int | None = None) -> SearchChoices:
     """The lists of the criteria form (two queries), kept per process against the school's ``uaa_stamp`` when
-    the caller read it (``stamp``): triggers move it whenever a learner, an implantation of the school or an
-    option's label changes. Callers must not modify what they get."""
-    if stamp is not None:
-        hit = _choices_cache.get(establishment_id)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-    choices = await _read_choices(establishment_id)
-    if stamp is not None:
-        if len(_choices_cache) >= _CHOICES_CACHE_SIZE:
-            _choices_cache.clear()
-        _choices_cache[establishment_id] = (stamp, choices)
-    return choices
+    the caller read it (``stamp``; :mod:`portal.uaa.stamps`): triggers move it whenever a learner, an
+    implantation of the school or an option's label changes. Callers must not modify what they get."""
+    if stamp is None:
+        return await _read_choices(establishment_id)
+    return await stamps.kept("search_choices", establishment_id, stamp, _read_choices)
 
 
 async def _read_choices(establishment_id: int) -> SearchChoices:

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from portal.directory.tables import Establishment, Implantation
-from portal.uaa.learners import clear_choices_cache
+from portal.uaa.stamps import clear as clear_choices_cache
 from portal.uaa.tables import Attempt, Attestation, Learner, Option
 from tests.integration.conftest import login, post_form, queries_for, text
 

@@ -6,6 +6,7 @@ import gc
 
 from portal.core import heap
 from portal.core.templating import build_environment
+from portal.settings import load
 
 
 def test_settle_compiles_the_templates_and_freezes_what_is_alive():
@@ -21,6 +22,6 @@ def test_settle_compiles_the_templates_and_freezes_what_is_alive():
 
 def test_only_a_serving_process_settles(monkeypatch):
     monkeypatch.delenv("PORTAL_SETTLE_HEAP", raising=False)
-    assert not heap.wanted()
+    assert not load().settle_heap
     monkeypatch.setenv("PORTAL_SETTLE_HEAP", "1")
-    assert heap.wanted()
+    assert load().settle_heap

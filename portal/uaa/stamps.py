@@ -1,0 +1,43 @@
+"""What a process keeps per school against the school's ``uaa_stamp``.
+
+Database triggers bump a school's ``uaa_stamp`` whenever one of its learners or attempts changes, whoever writes
+it (and, since the search keeps its lists here too, one of its implantations or any option's label). A value
+computed from that data is kept with the stamp it was computed at and served while the stamp has not moved:
+never stale, computed again once after a change. The stamp comes with the request's session
+(``CurrentUser.uaa_stamp``) or from :func:`school_stamp`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from portal.uaa.tables import UaaStamp
+
+_CACHE_SIZE = 512  # schools × kinds kept per process; beyond, the cache starts afresh
+_cache: dict[tuple[str, int], tuple[int, Any]] = {}
+
+
+def clear() -> None:
+    """Forget every kept value (tests start each from a fresh database)."""
+    _cache.clear()
+
+
+async def school_stamp(establishment_id: int) -> int:
+    """The current change counter of a school's UAA data (0 before any change was counted)."""
+    rows = await UaaStamp.raw("SELECT version FROM uaa_stamp WHERE establishment = {}", establishment_id)
+    return rows[0]["version"] if rows else 0
+
+
+async def kept(kind: str, establishment_id: int, stamp: int, compute: Callable[[int], Awaitable[Any]]) -> Any:
+    """``compute(establishment_id)``, kept under ``kind`` for the school while its stamp is ``stamp``. Callers
+    must not modify what they get."""
+    key = (kind, establishment_id)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = await compute(establishment_id)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+    _cache[key] = (stamp, value)
+    return value
