@@ -39,5 +39,6 @@ APP_REGISTRY = AppRegistry(
         "portal.uaa.piccolo_app",
         "portal.conventions.piccolo_app",
         "portal.competencies.piccolo_app",
+        "portal.dashboards.piccolo_app",
     ]
 )

@@ -63,6 +63,7 @@ class CurrentUser:
     # the UAA change counter of the establishment acted for when the request began (None: not read; 0: no change
     # counted yet, as portal.uaa.stamps.school_stamp says)
     uaa_stamp: int | None = None
+    board_stamp: int = 0  # the dashboards' blocks' change counter when the request began (0: unknown)
 
     @property
     def full_name(self) -> str:

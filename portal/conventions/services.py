@@ -36,7 +36,7 @@ from portal.conventions.tables import (
     Signature,
     StaffFunction,
 )
-from portal.core.clock import local, now
+from portal.core.clock import now, today
 from portal.core.db import atomic, is_unique_violation
 from portal.core.forms import INCOMPLETE_FORM
 from portal.directory.tables import Establishment, Pole, PoleSchool
@@ -73,11 +73,6 @@ class ConventionError(Exception):
         self.message = message
         self.status_code = status_code
         self.extra = extra
-
-
-def today() -> date:
-    """Today in Brussels."""
-    return local(now()).date()
 
 
 # --- scope -----------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Time in one place, so that rules and tests agree on what "now" is."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -19,3 +19,8 @@ def as_aware(value: datetime) -> datetime:
 def local(value: datetime) -> datetime:
     """The instant in Brussels time, for display."""
     return as_aware(value).astimezone(BRUSSELS)
+
+
+def today() -> date:
+    """Today in Brussels: the day the portal's rules and deadlines count in."""
+    return local(now()).date()

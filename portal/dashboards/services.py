@@ -8,6 +8,7 @@ from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard
+from portal.core.clock import today
 from portal.core import fragments
 from portal.conventions import dashboard as convention_dashboard
 from portal.dashboards import uaa_blocks
@@ -150,6 +151,7 @@ def clear_caches() -> None:
     """Forget cached counters and aggregates (tests start each from a fresh database)."""
     _counts_cache.clear()
     _boxes_cache.clear()
+    _board_cache.clear()
     stamps.clear()
     fragments.clear()
 
@@ -166,33 +168,60 @@ async def portal_counts() -> dict[str, int]:
     return counts
 
 
-async def blocks_for(user: CurrentUser) -> dict:
-    """The profile-specific blocks of the dashboard."""
+_BOARD_CACHE_SIZE = 2000
+_board_cache: dict[tuple, tuple[int, dict]] = {}
+
+
+async def board_blocks(user: CurrentUser) -> dict:
+    """The blocks that read access requests, affiliations, the outbox, the directory, poles and conventions: the
+    same for everyone acting with the same profile for the same establishment, pole or PO on the same day.
+
+    Kept per process against ``user.board_stamp`` (read with the session): triggers on every table they read move
+    it, so a kept block is never older than its data (``migrations/dashboards``). The day is part of the key: the
+    conventions' deadlines are stated against it. Callers must not modify what they get."""
     active = user.active
+    key = (active.profile, active.establishment_id, active.pole_id, active.organising_body_id, today())
+    if user.board_stamp:
+        hit = _board_cache.get(key)
+        if hit is not None and hit[0] == user.board_stamp:
+            return hit[1]
     blocks: dict = {}
-    if active is None:
-        return blocks
     pending = await pending_access_requests(user)
     if pending is not None:
         blocks["pending_access_requests"] = pending
     if active.profile == Profile.SCHOOL_ADMIN and active.establishment_id:
         blocks["accounts_by_profile"] = await establishment_accounts(active.establishment_id)
         blocks["outbox_count"] = await OutboxMail.count().where(OutboxMail.establishment == active.establishment_id)
-    if active.profile == Profile.ADMINISTRATION:
-        blocks.update(await portal_counts())
     if active.profile == Profile.COORDINATOR and active.pole_id:
         blocks["pole_schools"] = await pole_schools(active.pole_id)
     if active.profile == Profile.DIRECTION and active.establishment_id:
         blocks["poles"] = await establishment_poles(active.establishment_id)
-        blocks["cpu"] = await uaa_blocks.cpu_indicators(active.establishment_id, user.uaa_stamp)
-    if active.profile == Profile.TEACHER and active.establishment_id:
-        blocks["to_encode"] = await uaa_blocks.learners_to_encode(active.establishment_id, user.uaa_stamp)
-    if active.profile == Profile.LEARNER:
-        blocks["own_results"] = await uaa_blocks.own_results(user.account_id)
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
         blocks["po_establishments"] = await Establishment.raw(
             "SELECT name, fase FROM establishment WHERE organising_body = {} ORDER BY name LIMIT 50",
             active.organising_body_id)
     blocks.update(await convention_dashboard.blocks(user))
+    if user.board_stamp:
+        if len(_board_cache) >= _BOARD_CACHE_SIZE:
+            _board_cache.clear()
+        _board_cache[key] = (user.board_stamp, blocks)
+    return blocks
+
+
+async def blocks_for(user: CurrentUser) -> dict:
+    """The profile-specific blocks of the dashboard: the kept board blocks, then those of the person's own data
+    (their UAA results, evaluations) and the school's UAA figures, kept against ``uaa_stamp``."""
+    active = user.active
+    if active is None:
+        return {}
+    blocks = dict(await board_blocks(user))  # a copy: the kept dict is shared
+    if active.profile == Profile.ADMINISTRATION:
+        blocks.update(await portal_counts())
+    if active.profile == Profile.DIRECTION and active.establishment_id:
+        blocks["cpu"] = await uaa_blocks.cpu_indicators(active.establishment_id, user.uaa_stamp)
+    if active.profile == Profile.TEACHER and active.establishment_id:
+        blocks["to_encode"] = await uaa_blocks.learners_to_encode(active.establishment_id, user.uaa_stamp)
+    if active.profile == Profile.LEARNER:
+        blocks["own_results"] = await uaa_blocks.own_results(user.account_id)
     blocks.update(await competency_dashboard.blocks(user))
     return blocks

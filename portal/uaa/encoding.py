@@ -21,7 +21,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from portal.accounts.identity import CurrentUser
-from portal.core.clock import local, now
+from portal.core.clock import now, today
 from portal.core.db import atomic, is_sqlite
 from portal.core.forms import INCOMPLETE_FORM, form_version
 from portal.history.services import record
@@ -78,11 +78,6 @@ class StaleAttempt(EncodingError):
     """The row was saved by someone else since the form was shown (status 409). Nothing changed."""
 
     status_code = 409
-
-
-def today() -> date:
-    """Today in Brussels: the last day a presentation may carry."""
-    return local(now()).date()
 
 
 # --- criteria of the list (kept in the URL) --------------------------------------------------------------------

@@ -30,7 +30,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from portal.accounts.identity import CurrentUser
-from portal.core.clock import local, now
+from portal.core.clock import today as today_local
 from portal.core.db import atomic, is_sqlite
 from portal.directory.tables import Implantation
 from portal.history.services import record
@@ -419,11 +419,6 @@ def establishment_of(user: CurrentUser) -> int:
     if active is None or not active.establishment_id:
         raise NoEstablishment("Ce profil n'est rattaché à aucun établissement.")
     return active.establishment_id
-
-
-def today_local() -> date:
-    """Today's date in Brussels."""
-    return local(now()).date()
 
 
 def _chunks(items: list, size: int = BATCH) -> Iterable[list]:
