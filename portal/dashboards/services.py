@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 
-from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at_establishment
+from portal.accounts.access_services import (
+    ESTABLISHMENT_PROFILES,
+    grantable_at_establishment,
+)
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard
-from portal.core.clock import today
-from portal.core import fragments
 from portal.conventions import dashboard as convention_dashboard
+from portal.core import fragments
+from portal.core.clock import today
+from portal.core.kept import KeptValues
 from portal.dashboards import uaa_blocks
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.messaging.tables import Message, OutboxMail
@@ -36,8 +40,7 @@ SELECT * FROM (
 """.format(limit=MESSAGE_LIMIT)
 
 
-_boxes_cache: dict[tuple, dict[str, list[dict]]] = {}
-_BOXES_CACHE_SIZE = 2000
+_boxes: KeptValues[dict[str, list[dict]]] = KeptValues(2000)
 
 
 async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
@@ -48,21 +51,16 @@ async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
     active = user.active
     establishment_id = active.establishment_id if active else None
     pole_id = active.pole_id if active else None
-    key = (user.message_stamp, establishment_id, pole_id)
-    if user.message_stamp:
-        cached = _boxes_cache.get(key)
-        if cached is not None:
-            return cached
-    # -1 never matches an id: a person acting for neither gets no targeted message.
-    rows = await Message.raw(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
-    boxes: dict[str, list[dict]] = {"applicatifs": [], "mes_messages": []}
-    for row in rows:
-        boxes[row.pop("box")].append(row)
-    if user.message_stamp:
-        if len(_boxes_cache) >= _BOXES_CACHE_SIZE:
-            _boxes_cache.clear()
-        _boxes_cache[key] = boxes
-    return boxes
+
+    async def read() -> dict[str, list[dict]]:
+        # -1 never matches an id: a person acting for neither gets no targeted message.
+        rows = await Message.raw(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
+        boxes: dict[str, list[dict]] = {"applicatifs": [], "mes_messages": []}
+        for row in rows:
+            boxes[row.pop("box")].append(row)
+        return boxes
+
+    return await _boxes.get((establishment_id, pole_id), user.message_stamp or None, read)
 
 
 def _pending_requests_sql(active) -> tuple[str, tuple] | None:
@@ -150,8 +148,8 @@ _counts_cache: dict[str, tuple[float, dict]] = {}
 def clear_caches() -> None:
     """Forget cached counters and aggregates (tests start each from a fresh database)."""
     _counts_cache.clear()
-    _boxes_cache.clear()
-    _board_cache.clear()
+    _boxes.clear()
+    _board.clear()
     stamps.clear()
     fragments.clear()
 
@@ -168,8 +166,7 @@ async def portal_counts() -> dict[str, int]:
     return counts
 
 
-_BOARD_CACHE_SIZE = 2000
-_board_cache: dict[tuple, tuple[int, dict]] = {}
+_board: KeptValues[dict] = KeptValues(2000)
 
 
 async def board_blocks(user: CurrentUser) -> dict:
@@ -181,10 +178,11 @@ async def board_blocks(user: CurrentUser) -> dict:
     conventions' deadlines are stated against it. Callers must not modify what they get."""
     active = user.active
     key = (active.profile, active.establishment_id, active.pole_id, active.organising_body_id, today())
-    if user.board_stamp:
-        hit = _board_cache.get(key)
-        if hit is not None and hit[0] == user.board_stamp:
-            return hit[1]
+    return await _board.get(key, user.board_stamp or None, lambda: _read_board_blocks(user))
+
+
+async def _read_board_blocks(user: CurrentUser) -> dict:
+    active = user.active
     blocks: dict = {}
     pending = await pending_access_requests(user)
     if pending is not None:
@@ -201,10 +199,6 @@ async def board_blocks(user: CurrentUser) -> dict:
             "SELECT name, fase FROM establishment WHERE organising_body = {} ORDER BY name LIMIT 50",
             active.organising_body_id)
     blocks.update(await convention_dashboard.blocks(user))
-    if user.board_stamp:
-        if len(_board_cache) >= _BOARD_CACHE_SIZE:
-            _board_cache.clear()
-        _board_cache[key] = (user.board_stamp, blocks)
     return blocks
 
 

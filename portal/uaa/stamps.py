@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from portal.core.kept import KeptValues
 from portal.uaa.tables import UaaStamp
 
-_CACHE_SIZE = 512  # schools × kinds kept per process; beyond, the cache starts afresh
-_cache: dict[tuple[str, int], tuple[int, Any]] = {}
+_kept: KeptValues[Any] = KeptValues(512)  # schools × kinds
 
 
 def clear() -> None:
     """Forget every kept value (tests start each from a fresh database)."""
-    _cache.clear()
+    _kept.clear()
 
 
 async def school_stamp(establishment_id: int) -> int:
@@ -32,12 +32,4 @@ async def school_stamp(establishment_id: int) -> int:
 async def kept(kind: str, establishment_id: int, stamp: int, compute: Callable[[int], Awaitable[Any]]) -> Any:
     """``compute(establishment_id)``, kept under ``kind`` for the school while its stamp is ``stamp``. Callers
     must not modify what they get."""
-    key = (kind, establishment_id)
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    value = await compute(establishment_id)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[key] = (stamp, value)
-    return value
+    return await _kept.get((kind, establishment_id), stamp, lambda: compute(establishment_id))
