@@ -8,7 +8,7 @@ DESCRIPTION = "board_stamp and its triggers"
 
 #: Every table a dashboard block reads, outside the UAA data (``uaa_stamp``), the messages (``message_stamp``) and a
 #: person's own evaluations: access requests, affiliations, the outbox, the directory, poles and conventions.
-#: ``portal.dashboards.services.BOARD_TABLES`` must say the same (a test holds them equal).
+#: ``tests/integration/test_dashboard_board.py`` checks that every table named in the blocks' SQL is listed here.
 WATCHED = (
     "access_request", "affiliation", "outbox_mail",
     "zone", "organising_body", "establishment", "pole", "pole_school",

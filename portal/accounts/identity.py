@@ -59,11 +59,11 @@ class CurrentUser:
     version: int
     affiliations: list[AffiliationView] = field(default_factory=list)
     active: AffiliationView | None = None
-    message_stamp: int = 0  # the messages' change counter when the request began (0: unknown)
+    message_stamp: int | None = None  # the messages' change counter when the request began (None: not read)
     # the UAA change counter of the establishment acted for when the request began (None: not read; 0: no change
     # counted yet, as portal.uaa.stamps.school_stamp says)
     uaa_stamp: int | None = None
-    board_stamp: int = 0  # the dashboards' blocks' change counter when the request began (0: unknown)
+    board_stamp: int | None = None  # the dashboards' board blocks' change counter (None: not read)
 
     @property
     def full_name(self) -> str:

@@ -188,9 +188,9 @@ async def user_for_token(token: str) -> CurrentUser | None:
         version=row["version"],
         affiliations=affiliations,
         active=active,
-        message_stamp=row["message_stamp"] or 0,
+        message_stamp=row["message_stamp"],
         uaa_stamp=row["uaa_stamp"] or 0,
-        board_stamp=row["board_stamp"] or 0,
+        board_stamp=row["board_stamp"],
     )
 
 

@@ -60,7 +60,7 @@ async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
             boxes[row.pop("box")].append(row)
         return boxes
 
-    return await _boxes.get((establishment_id, pole_id), user.message_stamp or None, read)
+    return await _boxes.get((establishment_id, pole_id), user.message_stamp, read)
 
 
 def _pending_requests_sql(active) -> tuple[str, tuple] | None:
@@ -178,7 +178,7 @@ async def board_blocks(user: CurrentUser) -> dict:
     conventions' deadlines are stated against it. Callers must not modify what they get."""
     active = user.active
     key = (active.profile, active.establishment_id, active.pole_id, active.organising_body_id, today())
-    return await _board.get(key, user.board_stamp or None, lambda: _read_board_blocks(user))
+    return await _board.get(key, user.board_stamp, lambda: _read_board_blocks(user))
 
 
 async def _read_board_blocks(user: CurrentUser) -> dict:

@@ -52,7 +52,6 @@ GONE_MESSAGE = (
     "Cette présentation a été modifiée ou supprimée par quelqu'un d'autre entre-temps : votre enregistrement n'a "
     "pas été effectué. Les lignes de l'UAA montrent maintenant leur état actuel."
 )
-BAD_FORM_MESSAGE = INCOMPLETE_FORM
 BAD_DATE_MESSAGE = "La date de présentation n'est pas valide : indiquez-la au format jj/mm/aaaa."
 READ_ONLY_MESSAGE = "Ces présentations ne peuvent être modifiées que par l'établissement actuel de l'élève."
 STATUS_ICONS = {PENDING: "✎", SUCCESS: "✔", FAILURE: "✘"}
@@ -497,7 +496,7 @@ def parse_version(raw: str | None) -> int:
     """The version carried by a row form; a missing or garbled one is refused."""
     version = form_version(raw)
     if version is None:
-        raise EncodingError(BAD_FORM_MESSAGE)
+        raise EncodingError(INCOMPLETE_FORM)
     return version
 
 
