@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bench.seed import SeedContext, register
+from portal.core.clock import today
 from portal.uaa.rules import FAILURE, PENDING, SUCCESS
 from portal.uaa.tables import Attempt, Learner, Option, TrainingProfile, Uaa
 
@@ -20,12 +21,16 @@ STUDY_YEARS = {4: "1 D2 4 P", 5: "1 D3 5 P", 6: "2 D3 6 P"}
 
 
 def _attempts_for(rng, learner_id: int, establishment_id: int, year: int, uaa_by_year: dict[int, list[int]],
-                  start: date) -> list[dict]:
-    """The attempts of one learner, each UAA's sequence sound by the rules."""
+                  start: date, latest: date) -> list[dict]:
+    """The attempts of one learner, each UAA's sequence sound by the rules and dated no later than ``latest``."""
     rows: list[dict] = []
     for uaa_year in range(4, year + 1):
         for uaa_id in uaa_by_year[uaa_year]:
-            day = start + timedelta(days=(uaa_year - 4) * 365 + rng.randint(20, 300))
+            # A presentation is in the past: the current school year's are pulled back before ``latest`` (with
+            # room for a Réussite after an Echec), or the next presentation could not be encoded today, since
+            # the rules refuse a date before the previous presentation's.
+            day = min(start + timedelta(days=(uaa_year - 4) * 365 + rng.randint(20, 300)),
+                      latest - timedelta(days=rng.randint(41, 60)))
             current = uaa_year == year
             outcome = rng.random()
             if current and outcome < 0.45:
@@ -80,12 +85,14 @@ async def seed_uaa(ctx: SeedContext) -> dict[str, int] | None:
     await ctx.insert(Learner, learner_rows)
     learners = await Learner.select(Learner.id, Learner.establishment, Learner.year).where(Learner.option == option_id)
     start = date(2024, 9, 1)
+    latest = today() - timedelta(days=1)
     budget = ctx.size.uaa_attempts
     attempts: list[dict] = []
     for learner in learners:
         if len(attempts) >= budget:
             break
-        attempts.extend(_attempts_for(rng, learner["id"], learner["establishment"], learner["year"], uaa_by_year, start))
+        attempts.extend(_attempts_for(rng, learner["id"], learner["establishment"], learner["year"], uaa_by_year, start,
+                                      latest))
         if len(attempts) >= 50_000:  # flush in slices: bounded memory for the large set
             await ctx.insert(Attempt, attempts)
             budget -= len(attempts)
