@@ -18,6 +18,7 @@ from portal.accounts.controllers import (
 )
 from portal.benchmark import controllers as benchmark_controllers
 from portal.competencies import controllers as competency_controllers
+from portal.competencies import evaluation_controllers, scenario_controllers
 from portal.conventions import controllers as convention_controllers
 from portal.core import heap
 from portal.core.db import close_database, open_database
@@ -53,6 +54,8 @@ ROUTE_HANDLERS: list = [
     *attestation_controllers.ROUTES,
     *transfer_controllers.ROUTES,
     *convention_controllers.ROUTES,
+    *scenario_controllers.ROUTES,
+    *evaluation_controllers.ROUTES,
     *competency_controllers.ROUTES,
 ]
 

@@ -7,7 +7,7 @@ queries. Learner: the evaluations made visible to them, in one query. Keys are p
 from __future__ import annotations
 
 from portal.accounts.identity import CurrentUser
-from portal.competencies.services import _FILLED_SQL, own_evaluations
+from portal.competencies.grids import FILLED_SQL, own_evaluations
 from portal.competencies.tables import Evaluation, Scenario
 from portal.permissions import Profile
 
@@ -28,7 +28,7 @@ async def blocks(user: CurrentUser) -> dict:
             "SELECT e.id, e.title, e.visible, "
             "(SELECT COUNT(*) FROM cmp_evaluation_learner l WHERE l.evaluation = e.id) AS learners, "
             "(SELECT COUNT(*) FROM cmp_evaluation_competency c WHERE c.evaluation = e.id) AS competencies, "
-            + _FILLED_SQL + " AS filled FROM cmp_evaluation e "
+            + FILLED_SQL + " AS filled FROM cmp_evaluation e "
             "WHERE e.author = {} AND e.establishment = {} ORDER BY e.updated_at DESC LIMIT 50",
             user.account_id, active.establishment_id)
         for row in evaluations:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from portal.accounts.identity import AffiliationView, CurrentUser
 from portal.accounts.passwords import hash_password
 from portal.accounts.tables import Account, Affiliation
-from portal.competencies import frameworks, rules
+from portal.competencies import evaluations, frameworks, grids, rules, scenarios
 from portal.competencies import services as svc
 from portal.competencies.tables import ClassMember, GridCell, Scenario
 from portal.core.clock import now
@@ -69,7 +69,7 @@ async def load_demo() -> None:
                      svc.Selected(codes["T2-3"].id),
                      svc.Selected(codes["T3-1"].id, [], codes["T3-1"].hazards[:1]),
                      svc.Selected(codes["T5-2"].id)]
-        scenario_id = await svc.create_scenario(user, svc.ScenarioInput(
+        scenario_id = await scenarios.create_scenario(user, scenarios.ScenarioInput(
             title=SCENARIO_TITLE, private=False,
             context="Un client fait rénover le tableau divisionnaire de son atelier (situation inventée pour la "
                     "démonstration). Les élèves posent, câblent et mettent en service le tableau, puis expliquent "
@@ -79,10 +79,10 @@ async def load_demo() -> None:
             diploma=tree.diploma, class_level="Première Bac Pro", framework_id=tree.id, competencies=selection,
         ), demo=True)
         learners = [accounts[u] for u in ("emma.garnier", "leo.faure", "ines.blanc") if u in accounts]
-        evaluation_id = await svc.create_evaluation(
+        evaluation_id = await evaluations.create_evaluation(
             user, "Tableau divisionnaire — positionnement (démo)", tree.id, selection, learners,
             scenario_id=scenario_id, visible=True, demo=True)
-        await svc.save_comment(user, evaluation_id, accounts["emma.garnier"],
+        await grids.save_comment(user, evaluation_id, accounts["emma.garnier"],
                                "Travail soigné ; revoir les essais avant mise sous tension.", "", "0")
         await GridCell.insert(*[GridCell(evaluation=evaluation_id, learner=accounts[username],
                                          node=codes[code].id, level=level, version=1, updated_by=teacher["id"],

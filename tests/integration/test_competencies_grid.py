@@ -352,6 +352,7 @@ async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silentl
     import asyncio
 
     from portal.accounts.identity import AffiliationView, CurrentUser
+    from portal.competencies import grids
     from portal.competencies import services as svc
     from portal.permissions import Profile
 
@@ -364,10 +365,10 @@ async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silentl
                        active=AffiliationView(id=0, profile=Profile.TEACHER,
                                               establishment_id=evaluation["establishment"]))
     results = await asyncio.gather(
-        svc.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
-        svc.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
+        grids.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
+        grids.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
         return_exceptions=True)
-    saved = [r for r in results if isinstance(r, svc.CellSaved)]
+    saved = [r for r in results if isinstance(r, grids.CellSaved)]
     refused = [r for r in results if isinstance(r, svc.Stale)]
     assert len(saved) == 1 and len(refused) == 1, results
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()

@@ -8,15 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
+from portal.competencies import grids
 from portal.competencies import services as svc
 from portal.competencies.tables import Evaluation, EvaluationCompetency, EvaluationLearner, GridCell
+from portal.permissions import Profile
 
 pytestmark = pytest.mark.anyio
 
 
 def _teacher(evaluation: dict):
     active = SimpleNamespace(establishment_id=evaluation["establishment"], establishment_name="École",
-                             establishment_code="F", profile=svc.Profile.TEACHER)
+                             establishment_code="F", profile=Profile.TEACHER)
     return SimpleNamespace(active=active, account_id=evaluation["author"], affiliations=[],
                            can=lambda permission: True)
 
@@ -56,7 +58,7 @@ async def test_grid_reads_what_the_piccolo_selects_read(demo):
         EvaluationCompetency.id.is_in([first[0]["id"], first[-1]["id"]]))
     await GridCell.update({GridCell.level: "P"}).where(GridCell.evaluation == evaluation["id"])
 
-    grid = await svc.grid(_teacher(evaluation), evaluation["id"])
+    grid = await grids.grid(_teacher(evaluation), evaluation["id"])
     reference = await _reference_evaluation(evaluation["id"], evaluation["establishment"])
     assert grid.evaluation == reference
     assert type(grid.evaluation["visible"]) is bool and type(grid.evaluation["demo"]) is bool
@@ -72,7 +74,7 @@ async def test_grid_reads_what_the_piccolo_selects_read(demo):
         (r["learner"], r["node"]): (r["level"], r["version"]) for r in cells} != {}
 
     one = grid.learners[0].id
-    _learners, _competencies, cells_of_one = await svc._grid_rows(evaluation["id"], one)
+    _learners, _competencies, cells_of_one = await grids.grid_rows(evaluation["id"], one)
     ref_learners, _ref_competencies, ref_cells = await _reference_rows(evaluation["id"], one)
     assert [g.id for g in _learners] == [r["learner"] for r in ref_learners] == [one]
     assert set(cells_of_one) == {(r["learner"], r["node"]) for r in ref_cells}
@@ -81,9 +83,9 @@ async def test_grid_reads_what_the_piccolo_selects_read(demo):
 async def test_an_evaluation_without_scenario_and_of_another_school_read_as_before(demo):
     evaluation = await Evaluation.select().order_by(Evaluation.id).first()
     await Evaluation.update({Evaluation.scenario: None}).where(Evaluation.id == evaluation["id"])
-    row = await svc._team_evaluation(_teacher(evaluation), evaluation["id"])
+    row = await grids.team_evaluation(_teacher(evaluation), evaluation["id"])
     assert row == await _reference_evaluation(evaluation["id"], evaluation["establishment"])
     assert row["scenario"] is None and row["scenario.title"] is None
     elsewhere = _teacher({**evaluation, "establishment": evaluation["establishment"] + 1000})
     with pytest.raises(svc.NotFound):
-        await svc._team_evaluation(elsewhere, evaluation["id"])
+        await grids.team_evaluation(elsewhere, evaluation["id"])

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.competencies import cells, rules
-from portal.competencies.services import Cell
+from portal.competencies.grids import Cell
 
 _levels = st.sampled_from(["", "?", *rules.BY_CODE])
 
