@@ -21,7 +21,7 @@ from portal.competencies.services import (
 from portal.competencies.tables import Evaluation, EvaluationCompetency, EvaluationLearner, GridCell
 from portal.core.clock import now
 from portal.core.db import atomic, is_sqlite
-from portal.history.services import record
+from portal.history.services import record, recorded_with
 
 #: Cells with a level whose learner and competency are still in the evaluation ``e``.
 FILLED_SQL = (
@@ -211,6 +211,10 @@ _CELL_UPDATE_SQL = """
 UPDATE cmp_grid_cell SET level = {}, version = {}, updated_by = {}, updated_at = {}
 WHERE id = {} AND version = {} RETURNING id
 """
+# The cell as the form showed it (level and version in the WHERE), changed without being read first.
+_CELL_SHOWN_UPDATE_SQL = """
+UPDATE cmp_grid_cell SET level = {}, version = {}, updated_by = {}, updated_at = {}
+WHERE evaluation = {} AND learner = {} AND node = {} AND version = {} AND level = {} RETURNING id"""
 _CELL_INSERT_SQL = """
 INSERT INTO cmp_grid_cell (evaluation, learner, node, level, version, updated_by, updated_at)
 VALUES ({}, {}, {}, {}, 1, {}, {}) ON CONFLICT DO NOTHING RETURNING id
@@ -256,14 +260,44 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
             cell = Cell(learner_id, node_id, again[0]["level"], again[0]["version"])
         raise Stale(STALE_CELL.format(current=rules.level_label(cell.level)), cell)
     await record(user.actor, "cmp_grid_cell", done[0]["id"], "saisie",
-                 before={"level": level, "version": version},
-                 after={"level": wanted, "version": version + 1, "evaluation": evaluation_id, "learner": learner_id,
-                        "node": node_id},
-                 summary=f"Grille {evaluation_id}, {code}, apprenant {learner_id} : "
-                         f"{rules.level_label(level)} → {rules.level_label(wanted)}",
-                 establishment_id=school)
-    return CellSaved(Cell(learner_id, node_id, wanted, version + 1), True,
-                     f"{code} : {rules.level_label(wanted)} enregistré.")
+                 **_cell_event(school, evaluation_id, learner_id, node_id, code, level, version, wanted))
+    return _cell_saved(learner_id, node_id, code, wanted, version + 1)
+
+
+def _cell_event(school: int, evaluation_id: int, learner_id: int, node_id: int, code: str, level: str,
+                version: int, wanted: str) -> dict:
+    """What the history records of a cell changed from ``level`` (at ``version``) to ``wanted``."""
+    return {"before": {"level": level, "version": version},
+            "after": {"level": wanted, "version": version + 1, "evaluation": evaluation_id, "learner": learner_id,
+                      "node": node_id},
+            "summary": f"Grille {evaluation_id}, {code}, apprenant {learner_id} : "
+                       f"{rules.level_label(level)} → {rules.level_label(wanted)}",
+            "establishment_id": school}
+
+
+def _cell_saved(learner_id: int, node_id: int, code: str, level: str, version: int) -> CellSaved:
+    return CellSaved(Cell(learner_id, node_id, level, version), True,
+                     f"{code} : {rules.level_label(level)} enregistré.")
+
+
+async def _write_shown_cell(user: CurrentUser, school: int, evaluation_id: int, learner_id: int, node_id: int,
+                            wanted: str, before: str, expected: int, code: str) -> CellSaved | None:
+    """The common case in one statement: the cell is still as the form showed it (level ``before``, version
+    ``expected``), so the rules say write, and it is changed and recorded without being read first. On
+    PostgreSQL one statement does both, without a transaction around it (:func:`recorded_with`); on SQLite a
+    write transaction, which costs no round trip. None when the cell is not as shown (changed meanwhile, or
+    never saved): nothing was changed and the caller reads it and applies the rules."""
+    args = [wanted, expected + 1, user.account_id, now(), evaluation_id, learner_id, node_id, expected, before]
+    event = _cell_event(school, evaluation_id, learner_id, node_id, code, before, expected, wanted)
+    if is_sqlite():
+        async with atomic():
+            done = await GridCell.raw(_CELL_SHOWN_UPDATE_SQL, *args)
+            if done:
+                await record(user.actor, "cmp_grid_cell", done[0]["id"], "saisie", **event)
+    else:
+        sql, values = recorded_with(_CELL_SHOWN_UPDATE_SQL, args, user.actor, "cmp_grid_cell", "saisie", **event)
+        done = await GridCell.raw(sql, *values)
+    return _cell_saved(learner_id, node_id, code, wanted, expected + 1) if done else None
 
 
 async def save_cell(user: CurrentUser, evaluation_id: int, learner_id: int, node_id: int, level: Any,
@@ -277,6 +311,11 @@ async def save_cell(user: CurrentUser, evaluation_id: int, learner_id: int, node
     except rules.GridRuleError as error:
         raise Invalid([str(error)]) from None
     target = await _cell_target(school, evaluation_id, learner_id, node_id)
+    if wanted != previous and expected > 0:
+        saved = await _write_shown_cell(user, school, evaluation_id, learner_id, node_id, wanted, previous,
+                                        expected, target["node.code"])
+        if saved is not None:
+            return saved
     async with atomic():
         return await _write_cell(user, school, evaluation_id, learner_id, node_id, wanted, previous, expected,
                                  target["node.code"])

@@ -50,20 +50,44 @@ async def record(
 
     One prebuilt statement: it runs inside the writers' transactions, where Piccolo's builder (about a
     millisecond) would hold up every other writer."""
-    await HistoryEvent.raw(
-        _INSERT_SQL, now(), actor.account_id, actor.username[:20], actor.profile,
-        establishment_id if establishment_id is not None else actor.establishment_id,
-        pole_id if pole_id is not None else actor.pole_id, entity, entity_id, action, summary[:255],
-        None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
-        None if after is None else json.dumps(_jsonable(after), ensure_ascii=False),
-    )
+    await HistoryEvent.raw(_INSERT_SQL, *_values(actor, entity, entity_id, action, before, after, summary,
+                                                 establishment_id, pole_id))
 
 
-_INSERT_SQL = """
-INSERT INTO history_event (at, actor_id, actor_username, profile, establishment_id, pole_id, entity, entity_id,
-                           action, summary, before, after)
-VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
-"""
+def _values(actor: Actor, entity: str, entity_id: Any, action: str, before: dict | None, after: dict | None,
+            summary: str, establishment_id: int | None, pole_id: int | None) -> list:
+    """An event's values, in the order of :data:`_COLUMNS`."""
+    return [now(), actor.account_id, actor.username[:20], actor.profile,
+            establishment_id if establishment_id is not None else actor.establishment_id,
+            pole_id if pole_id is not None else actor.pole_id, entity, entity_id, action, summary[:255],
+            None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
+            None if after is None else json.dumps(_jsonable(after), ensure_ascii=False)]
+
+
+_COLUMNS = ("at, actor_id, actor_username, profile, establishment_id, pole_id, entity, entity_id, action, summary, "
+            "before, after")
+_INSERT_SQL = f"INSERT INTO history_event ({_COLUMNS}) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, " \
+              "{}, {}, {})"
+
+
+def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str, action: str, *,
+                  before: dict | None = None, after: dict | None = None, summary: str = "",
+                  establishment_id: int | None = None, pole_id: int | None = None) -> tuple[str, list]:
+    """One PostgreSQL statement that makes a change and records it, atomic without a transaction around it:
+    ``change_sql`` is an ``UPDATE … RETURNING id`` (or ``INSERT``), whose row's id becomes the event's
+    ``entity_id``; when it changes no row, nothing is recorded. The statement returns that id (no row: nothing
+    changed). Saves the round trips of ``BEGIN``, a second statement and ``COMMIT`` where one change is the
+    whole write (a grid cell)."""
+    values = _values(actor, entity, None, action, before, after, summary, establishment_id, pole_id)
+    del values[7]  # entity_id: the changed row's
+    sql = f"WITH changed AS ({change_sql}) INSERT INTO history_event ({_COLUMNS}) {_SELECT_EVENT} FROM changed " \
+          "RETURNING entity_id AS id"
+    return sql, [*change_args, *values]
+
+
+# Typed: in a SELECT list PostgreSQL would take an untyped parameter for text.
+_SELECT_EVENT = ("SELECT {}::timestamptz, {}::bigint, {}::text, {}::text, {}::bigint, {}::bigint, {}::text, "
+                 "changed.id, {}::text, {}::text, {}::json, {}::json")
 
 
 async def events(

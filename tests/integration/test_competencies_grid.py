@@ -4,6 +4,7 @@ learners' side (visible evaluations only, never a cell route) and the settings (
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -211,6 +212,38 @@ async def test_cell_save_is_a_few_queries(client):
     assert engine.query_id - before <= 8, engine.query_id - before
 
 
+async def test_a_cell_as_shown_is_changed_and_recorded_in_one_statement(client):
+    """The common save (the cell is as the page showed it) is not read first: on PostgreSQL one statement changes
+    and records it, on SQLite one write transaction; the history holds the same as by the longer way."""
+    from piccolo.engine import engine_finder
+
+    await login(client, "julie.roux")
+    evaluation = await _evaluation()
+    learner = await _account("emma.garnier")
+    node = await _node("T2-2", evaluation["framework"])  # demo: Réussite totale, version 1
+    url = f"/competences/evaluations/{evaluation['id']}/cellules/{learner}/{node}"
+    await csrf_token(client)
+    engine = engine_finder()
+    before = engine.query_id
+    response = await _hx_post(client, url, {f"niveau-{node}": "T", f"avant-{node}": "R.1"})
+    assert response.status_code == 200 and 'class="cell lvl-t"' in response.text
+    assert f'name="avant-{node}" value="T.2"' in response.text
+    # session + target check + the change (with its record on PostgreSQL), transaction statements aside
+    assert engine.query_id - before <= (4 if engine_finder().engine_type == "sqlite" else 3), (
+        engine.query_id - before)
+    cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
+    assert cell["level"] == "T" and cell["version"] == 2
+    event = await HistoryEvent.select().where(HistoryEvent.entity == "cmp_grid_cell").order_by(
+        HistoryEvent.id, ascending=False).first()
+    assert event["entity_id"] == cell["id"] and event["action"] == "saisie"
+    assert event["actor_username"] == "julie.roux" and event["establishment_id"] == evaluation["establishment"]
+    assert "Réussite totale → Trop d'erreurs" in event["summary"]
+    before_json, after_json = (v if isinstance(v, dict) else json.loads(v) for v in (event["before"], event["after"]))
+    assert before_json == {"level": "R", "version": 1}
+    assert after_json == {"level": "T", "version": 2, "evaluation": evaluation["id"], "learner": learner,
+                          "node": node}
+
+
 async def test_blank_sheet_is_a_pdf(client):
     await login(client, "julie.roux")
     evaluation = await _evaluation()
@@ -374,6 +407,38 @@ async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silentl
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
     assert cell["level"] == saved[0].cell.level and cell["version"] == 1
     assert rules_label(saved[0].cell.level) in refused[0].message
+
+
+async def test_two_teachers_changing_a_saved_cell_at_once_never_overwrite_silently(demo):
+    """Both pages show the cell at version 1: the first change wins, the second is refused with its value (the
+    one-statement change checks the version in its WHERE; the loser then reads the cell and is refused)."""
+    import asyncio
+
+    from portal.accounts.identity import AffiliationView, CurrentUser
+    from portal.competencies import grids
+    from portal.competencies import services as svc
+    from portal.permissions import Profile
+
+    evaluation = await _evaluation()
+    learner = await _account("emma.garnier")
+    node = await _node("T2-2", evaluation["framework"])  # demo: Réussite totale, version 1
+    teacher = await _account("julie.roux")
+    user = CurrentUser(account_id=teacher, session_id=0, username="julie.roux", first_name="Julie", last_name="Roux",
+                       email="", help_enabled=False, version=1,
+                       active=AffiliationView(id=0, profile=Profile.TEACHER,
+                                              establishment_id=evaluation["establishment"]))
+    events = await HistoryEvent.count().where(HistoryEvent.entity == "cmp_grid_cell")
+    results = await asyncio.gather(
+        grids.save_cell(user, evaluation["id"], learner, node, "P", "R.1"),
+        grids.save_cell(user, evaluation["id"], learner, node, "A", "R.1"),
+        return_exceptions=True)
+    saved = [r for r in results if isinstance(r, grids.CellSaved)]
+    refused = [r for r in results if isinstance(r, svc.Stale)]
+    assert len(saved) == 1 and len(refused) == 1, results
+    cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
+    assert cell["level"] == saved[0].cell.level and cell["version"] == 2
+    assert refused[0].cell.level == cell["level"] and refused[0].cell.version == 2
+    assert await HistoryEvent.count().where(HistoryEvent.entity == "cmp_grid_cell") == events + 1
 
 
 def rules_label(code: str) -> str:
