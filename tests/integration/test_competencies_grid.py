@@ -384,19 +384,13 @@ async def test_colleague_fills_but_cannot_change_settings(client):
 async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silently(demo):
     import asyncio
 
-    from portal.accounts.identity import AffiliationView, CurrentUser
     from portal.competencies import grids
     from portal.competencies import services as svc
-    from portal.permissions import Profile
 
     evaluation = await _evaluation()
     learner = await _account("ines.blanc")
     node = await _node("T5-2", evaluation["framework"])
-    teacher = await _account("julie.roux")
-    user = CurrentUser(account_id=teacher, session_id=0, username="julie.roux", first_name="Julie", last_name="Roux",
-                       email="", help_enabled=False, version=1,
-                       active=AffiliationView(id=0, profile=Profile.TEACHER,
-                                              establishment_id=evaluation["establishment"]))
+    user = await _julie(evaluation)
     results = await asyncio.gather(
         grids.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
         grids.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
@@ -414,19 +408,13 @@ async def test_two_teachers_changing_a_saved_cell_at_once_never_overwrite_silent
     one-statement change checks the version in its WHERE; the loser then reads the cell and is refused)."""
     import asyncio
 
-    from portal.accounts.identity import AffiliationView, CurrentUser
     from portal.competencies import grids
     from portal.competencies import services as svc
-    from portal.permissions import Profile
 
     evaluation = await _evaluation()
     learner = await _account("emma.garnier")
     node = await _node("T2-2", evaluation["framework"])  # demo: Réussite totale, version 1
-    teacher = await _account("julie.roux")
-    user = CurrentUser(account_id=teacher, session_id=0, username="julie.roux", first_name="Julie", last_name="Roux",
-                       email="", help_enabled=False, version=1,
-                       active=AffiliationView(id=0, profile=Profile.TEACHER,
-                                              establishment_id=evaluation["establishment"]))
+    user = await _julie(evaluation)
     events = await HistoryEvent.count().where(HistoryEvent.entity == "cmp_grid_cell")
     results = await asyncio.gather(
         grids.save_cell(user, evaluation["id"], learner, node, "P", "R.1"),
@@ -439,6 +427,17 @@ async def test_two_teachers_changing_a_saved_cell_at_once_never_overwrite_silent
     assert cell["level"] == saved[0].cell.level and cell["version"] == 2
     assert refused[0].cell.level == cell["level"] and refused[0].cell.version == 2
     assert await HistoryEvent.count().where(HistoryEvent.entity == "cmp_grid_cell") == events + 1
+
+
+async def _julie(evaluation: dict):
+    """Julie Roux, teacher of the demo evaluation's school, as the services see her (no session)."""
+    from portal.accounts.identity import AffiliationView, CurrentUser
+    from portal.permissions import Profile
+
+    return CurrentUser(account_id=await _account("julie.roux"), session_id=0, username="julie.roux",
+                       first_name="Julie", last_name="Roux", email="", help_enabled=False, version=1,
+                       active=AffiliationView(id=0, profile=Profile.TEACHER,
+                                              establishment_id=evaluation["establishment"]))
 
 
 def rules_label(code: str) -> str:
