@@ -18,7 +18,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromQuery
 
 from portal.core import web
-from portal.uaa import learners
+from portal.uaa import learner_csv, learner_search, learners
 
 SEARCH_TEMPLATE = "uaa/search.html"
 RESULTS_TEMPLATE = "uaa/partials/search_results.html"
@@ -26,7 +26,7 @@ IMPORT_TEMPLATE = "uaa/import.html"
 REPORT_TEMPLATE = "uaa/partials/import_report.html"
 #: Litestar refuses larger bodies (413) before reading them; between the file limit and this one, the service
 #: explains the limit in French.
-BODY_MAX = 2 * learners.MAX_BYTES
+BODY_MAX = 2 * learner_csv.MAX_BYTES
 
 
 @dataclass
@@ -49,8 +49,8 @@ def _format_rows() -> list[tuple[str, str, str]]:
         ("nom", "Nom de l'élève (100 caractères au plus).", "Dupont"),
         ("prenom", "Prénom de l'élève (100 caractères au plus).", "Élodie"),
         ("sexe", "M, F ou X.", "F"),
-        ("date_naissance", (f"jj/mm/aaaa ou aaaa-mm-jj ; l'élève a entre {learners.AGE_MIN} et {learners.AGE_MAX} "
-                            "ans le jour de l'import."), "18/09/2010"),
+        ("date_naissance", ("jj/mm/aaaa ou aaaa-mm-jj ; l'élève a entre "
+                            f"{learner_csv.AGE_MIN} et {learner_csv.AGE_MAX} ans le jour de l'import."), "18/09/2010"),
         ("numero_cf", "N° CF : 7 chiffres, une barre oblique, 2 chiffres. Identifie l'élève d'un import à l'autre.",
          "8501293/19"),
         ("annee_etudes", ("Numéro, degré (D2 ou D3), année (4 à 7), forme. L'année (4e à 7e) fixe le programme "
@@ -69,14 +69,14 @@ class LearnerImportController(Controller):
     exception_handlers = {learners.NoEstablishment: _no_establishment}
 
     def _page(self, request: Request, status: int = 200, report: learners.ImportReport | None = None,
-              faults: list[learners.Fault] | None = None, filename: str = "") -> Response:
+              faults: list[learner_csv.Fault] | None = None, filename: str = "") -> Response:
         learners.establishment_of(web.current_user(request))
         faults = faults or []
         return web.page_or_fragment(
             request, IMPORT_TEMPLATE, REPORT_TEMPLATE, status_code=status, report=report,
-            faults=faults[:learners.FAULTS_SHOWN], fault_count=len(faults), filename=filename,
-            columns=learners.COLUMNS, format_rows=_format_rows(), max_mb=learners.MAX_BYTES // (1024 * 1024),
-            max_rows=learners.MAX_ROWS,
+            faults=faults[:learner_csv.FAULTS_SHOWN], fault_count=len(faults), filename=filename,
+            columns=learner_csv.COLUMNS, format_rows=_format_rows(), max_mb=learner_csv.MAX_BYTES // (1024 * 1024),
+            max_rows=learner_csv.MAX_ROWS,
         )
 
     @get("/", name="uaa_import")
@@ -90,12 +90,12 @@ class LearnerImportController(Controller):
         user = web.current_user(request)
         upload = data.fichier
         if upload is None or not upload.filename:
-            return self._page(request, 400, faults=[learners.Fault("Choisissez le fichier CSV à importer.")])
+            return self._page(request, 400, faults=[learner_csv.Fault("Choisissez le fichier CSV à importer.")])
         filename = upload.filename[-120:]
-        content = await upload.read(learners.MAX_BYTES + 1)
+        content = await upload.read(learner_csv.MAX_BYTES + 1)
         try:
             report = await learners.import_learners(user, content, filename)
-        except learners.ImportRefused as refused:
+        except learner_csv.ImportRefused as refused:
             return self._page(request, 400, faults=refused.faults, filename=filename)
         return self._page(request, report=report, filename=filename)
 
@@ -115,12 +115,12 @@ class LearnerSearchController(Controller):
                      page: FromQuery[str | None] = None, taille: FromQuery[str | None] = None) -> Response:
         """Criteria and results; an htmx request (search, sort, pager) gets only the results."""
         user = web.current_user(request)
-        criteria = learners.parse_search(annee, implantation, etudes, obg, q, tri, ordre, page, taille)
-        result = await learners.search_learners(user, criteria)
+        criteria = learner_search.parse_search(annee, implantation, etudes, obg, q, tri, ordre, page, taille)
+        result = await learner_search.search_learners(user, criteria)
         return web.page_or_fragment(
             request, SEARCH_TEMPLATE, RESULTS_TEMPLATE, result=result, criteria=result.criteria,
-            sorts=learners.SORTS, page_sizes=learners.PAGE_SIZES,
-            switchable=learners.switchable_affiliations(user),
+            sorts=learner_search.SORTS, page_sizes=learner_search.PAGE_SIZES,
+            switchable=learner_search.switchable_affiliations(user),
         )
 
 

@@ -13,7 +13,7 @@ from piccolo.columns.combination import WhereRaw
 
 from portal.core.db import is_sqlite
 from portal.directory.tables import Establishment
-from portal.uaa import encoding, learners
+from portal.uaa import encoding, learner_search
 from portal.uaa.tables import Attempt, Learner, Option
 
 pytestmark = pytest.mark.anyio
@@ -136,7 +136,7 @@ def _contains(text: str) -> WhereRaw:
     return WhereRaw(f"({sql})", *[f"%{variant}%" for _ in columns for variant in variants])
 
 
-async def _reference_search(establishment_id: int, criteria: learners.SearchCriteria) -> tuple[int, list[int]]:
+async def _reference_search(establishment_id: int, criteria: learner_search.SearchCriteria) -> tuple[int, list[int]]:
     """The count and the ids of the page, as the Piccolo selects read them (criteria already settled)."""
     conditions = [Learner.establishment == establishment_id, Learner.active == True]
     if criteria.school_year:
@@ -155,7 +155,7 @@ async def _reference_search(establishment_id: int, criteria: learners.SearchCrit
         count = count.where(condition)
         query = query.where(condition)
     total = await count
-    column_name, _label = learners.SORTS[criteria.sort]
+    column_name, _label = learner_search.SORTS[criteria.sort]
     column = Learner.option.code if column_name == "option.code" else getattr(Learner, column_name)
     ascending = criteria.order == "asc"
     query = query.order_by(column, ascending=ascending)
@@ -170,7 +170,7 @@ async def test_search_reads_what_the_piccolo_selects_read(demo):
     school = (await Learner.raw("SELECT establishment, COUNT(*) AS n FROM learner GROUP BY establishment "
                                 "ORDER BY n DESC, establishment LIMIT 1"))[0]["establishment"]
     user = _user(school)
-    choices = await learners.search_choices(school)
+    choices = await learner_search.search_choices(school)
     assert choices.school_years and choices.options
     # Ties and missing values: two learners with the same names, one without option.
     same = await Learner.select(Learner.id).where(Learner.establishment == school).order_by(Learner.id).limit(3)
@@ -178,26 +178,26 @@ async def test_search_reads_what_the_piccolo_selects_read(demo):
         Learner.id.is_in([s["id"] for s in same]))
     await Learner.update({Learner.option: None}).where(Learner.id == same[0]["id"])
 
-    cases = [learners.parse_search(tri=sort, ordre=order, taille="25")
-             for sort in learners.SORTS for order in ("asc", "desc")]
+    cases = [learner_search.parse_search(tri=sort, ordre=order, taille="25")
+             for sort in learner_search.SORTS for order in ("asc", "desc")]
     cases += [
-        learners.parse_search(q="élodie"), learners.parse_search(q="DUP od"), learners.parse_search(q="50%_\\"),
-        learners.parse_search(obg=choices.options[0]["code"], tri="obg", ordre="desc"),
-        learners.parse_search(annee=choices.school_years[-1], etudes=(choices.study_years or [""])[0]),
-        learners.parse_search(page="2"), learners.parse_search(page="999", taille="50", tri="naissance"),
+        learner_search.parse_search(q="élodie"), learner_search.parse_search(q="DUP od"), learner_search.parse_search(q="50%_\\"),
+        learner_search.parse_search(obg=choices.options[0]["code"], tri="obg", ordre="desc"),
+        learner_search.parse_search(annee=choices.school_years[-1], etudes=(choices.study_years or [""])[0]),
+        learner_search.parse_search(page="2"), learner_search.parse_search(page="999", taille="50", tri="naissance"),
     ]
     if choices.implantations:
-        cases.append(learners.parse_search(implantation=str(choices.implantations[0]["id"]), tri="cf"))
+        cases.append(learner_search.parse_search(implantation=str(choices.implantations[0]["id"]), tri="cf"))
     for criteria in cases:
-        result = await learners.search_learners(user, criteria)
-        settled = learners.settle(criteria, choices)
+        result = await learner_search.search_learners(user, criteria)
+        settled = learner_search.settle(criteria, choices)
         total, ids = await _reference_search(school, replace_page(settled, result.page))
         assert (result.total, [r.id for r in result.rows]) == (total, ids), criteria
         assert all(r.birth_date is None or type(r.birth_date) is date for r in result.rows)
         assert result.criteria == replace_page(settled, result.page)
 
 
-def replace_page(criteria: learners.SearchCriteria, page: int) -> learners.SearchCriteria:
+def replace_page(criteria: learner_search.SearchCriteria, page: int) -> learner_search.SearchCriteria:
     from dataclasses import replace
 
     return replace(criteria, page=page)
@@ -207,7 +207,7 @@ async def test_search_choices_read_what_the_piccolo_selects_read(demo):
     from portal.directory.tables import Implantation
 
     for school in [e["id"] for e in await Establishment.select(Establishment.id)]:
-        choices = await learners.search_choices(school)
+        choices = await learner_search.search_choices(school)
         implantations = await Implantation.select(Implantation.id, Implantation.fase, Implantation.name).where(
             Implantation.establishment == school).order_by(Implantation.fase)
         assert choices.implantations == implantations

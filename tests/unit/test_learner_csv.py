@@ -7,21 +7,20 @@ from datetime import date
 
 import pytest
 
-from portal.uaa import learners
-from portal.uaa.learners import (
+from portal.uaa import learner_csv
+from portal.uaa.learner_csv import (
     COLUMNS,
     Fault,
     ImportRefused,
-    SearchCriteria,
     age_on,
     decode,
     detect_separator,
     parse_date,
     parse_learners,
     parse_school_year,
-    parse_search,
     parse_study_year,
 )
+from portal.uaa.learner_search import SearchCriteria, parse_search
 
 TODAY = date(2026, 11, 23)
 HEADER = ";".join(COLUMNS)
@@ -44,7 +43,7 @@ def test_a_good_file_gives_clean_rows():
     result = parse(f"{HEADER}\n{GOOD}\nMartin ; Lucas ;m;2009-02-01; 8501294/20 ;1  d3 5 p;7110;;2026-2027\n")
     assert result.faults == []
     first, second = result.rows
-    assert first == learners.LearnerLine(
+    assert first == learner_csv.LearnerLine(
         line=2, last_name="Dupont", first_name="Élodie", sex="F", birth_date=date(2010, 9, 18),
         cf_number="8501293/19", study_year="1 D2 4 P", year=4, option_code="2115", implantation_fase="991071",
         school_year="2026-2027")
@@ -96,12 +95,12 @@ def test_files_that_are_not_text_are_refused(data, expected):
 
 
 def test_size_limit():
-    data = f"{HEADER}\n".encode() + b"x" * learners.MAX_BYTES
+    data = f"{HEADER}\n".encode() + b"x" * learner_csv.MAX_BYTES
     assert "dépasse 5 Mo" in messages(parse(data))[0]
 
 
 def test_line_limit(monkeypatch):
-    monkeypatch.setattr(learners, "MAX_ROWS", 3)
+    monkeypatch.setattr(learner_csv, "MAX_ROWS", 3)
     lines = [f"Nom{i};Prénom;F;18/09/2010;85012{i:02d}/19;1 D2 4 P;2115;;2026-2027" for i in range(4)]
     result = parse("\n".join([HEADER, *lines[:3]]))
     assert result.faults == [] and len(result.rows) == 3
