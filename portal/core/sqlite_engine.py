@@ -411,11 +411,15 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def _open_writer(self) -> sqlite3.Connection:
         writer = sqlite3.connect(**(self.connection_kwargs | {"timeout": 0, "check_same_thread": False}))
-        writer.row_factory = dict_factory
-        writer.execute("PRAGMA foreign_keys = 1")
-        writer.execute("PRAGMA synchronous = NORMAL")
-        if self._checkpointer is not None:
-            writer.execute(NO_AUTOCHECKPOINT)
+        try:
+            writer.row_factory = dict_factory
+            writer.execute("PRAGMA foreign_keys = 1")
+            writer.execute("PRAGMA synchronous = NORMAL")  # reads the schema: may find the database locked
+            if self._checkpointer is not None:
+                writer.execute(NO_AUTOCHECKPOINT)
+        except BaseException:
+            writer.close()
+            raise
         return writer
 
     def _give_back_writer(self, writer: sqlite3.Connection, healthy: bool) -> None:
@@ -428,8 +432,20 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def _write_now(self, query: str, args: list[Any]) -> tuple[sqlite3.Connection, list] | None:
         """Run ``query`` on a writer connection in this thread: the writer (still to give back) and the rows, or
-        None when another program holds SQLite's write lock (nothing was done; the caller waits in a thread)."""
-        writer = self._writers.pop() if self._writers else self._open_writer()
+        None when another program holds SQLite's write lock (nothing was done; the caller waits in a thread).
+
+        Opening a writer can find the database locked too: the last connection of another process checkpoints and
+        removes the log as it closes, under an exclusive lock, and a new connection without a busy timeout cannot
+        even read the schema meanwhile (seen at an app's start-up, right after a seed)."""
+        if self._writers:
+            writer = self._writers.pop()
+        else:
+            try:
+                writer = self._open_writer()
+            except sqlite3.OperationalError as error:
+                if _is_locked(error):
+                    return None
+                raise
         try:
             return writer, _fetch_all(writer, query, args)
         except sqlite3.OperationalError as error:

@@ -93,6 +93,35 @@ async def test_a_lone_write_waits_for_another_program_too(reusing):
         assert await _count("écriture seule") == 1
 
 
+def _exclusive_holder_for(seconds: float) -> threading.Timer:
+    """Another connection that holds the database exclusively for ``seconds``, as the last connection of another
+    process does while it checkpoints and removes the log on closing: a new connection cannot read the schema."""
+    other = sqlite3.connect(settings.sqlite_path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("UPDATE message SET subject = subject WHERE id < 0")
+    timer = threading.Timer(seconds, other.close)
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+async def test_a_writer_opened_while_the_database_is_held_exclusively_waits(reusing, in_transaction):
+    """With no idle writer, a write opens one; a locked database then sends the write through a connection's
+    thread, which waits, instead of failing with « database is locked »."""
+    await Message.raw(INSERT, "avant", "2026-11-23T10:00:00+00:00", False)  # a writer, then none idle
+    while reusing._writers:
+        reusing._writers.pop().close()
+    timer = _exclusive_holder_for(0.3)
+    if in_transaction:
+        async with atomic():
+            await Message.raw(INSERT, "pendant", "2026-11-23T10:00:00+00:00", False)
+    else:
+        await Message.raw(INSERT, "pendant", "2026-11-23T10:00:00+00:00", False)
+    timer.join()
+    assert await _count("pendant") == 1
+
+
 async def test_a_long_transaction_lets_the_loop_run_and_a_failed_one_leaves_nothing(reusing):
     async with ticking() as counter:
         await asyncio.sleep(0.01)
