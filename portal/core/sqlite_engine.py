@@ -434,9 +434,10 @@ class PooledSQLiteEngine(SQLiteEngine):
         """Run ``query`` on a writer connection in this thread: the writer (still to give back) and the rows, or
         None when another program holds SQLite's write lock (nothing was done; the caller waits in a thread).
 
-        Opening a writer can find the database locked too: the last connection of another process checkpoints and
-        removes the log as it closes, under an exclusive lock, and a new connection without a busy timeout cannot
-        even read the schema meanwhile (seen at an app's start-up, right after a seed)."""
+        Opening a writer can find the database locked too: the last connection to close (another process's, or
+        one closing in a thread of this one) checkpoints and removes the log under an exclusive lock, and a new
+        connection without a busy timeout cannot even read the schema meanwhile (seen once in CI at an app's
+        start-up, right after a seed)."""
         if self._writers:
             writer = self._writers.pop()
         else:
