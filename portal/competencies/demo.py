@@ -12,7 +12,7 @@ from __future__ import annotations
 from portal.accounts.identity import AffiliationView, CurrentUser
 from portal.accounts.passwords import hash_password
 from portal.accounts.tables import Account, Affiliation
-from portal.competencies import evaluations, frameworks, grids, rules, scenarios
+from portal.competencies import evaluations, frameworks, grid_saves, rules, scenarios
 from portal.competencies import services as svc
 from portal.competencies.tables import ClassMember, GridCell, Scenario
 from portal.core.clock import now
@@ -82,8 +82,8 @@ async def load_demo() -> None:
         evaluation_id = await evaluations.create_evaluation(
             user, "Tableau divisionnaire — positionnement (démo)", tree.id, selection, learners,
             scenario_id=scenario_id, visible=True, demo=True)
-        await grids.save_comment(user, evaluation_id, accounts["emma.garnier"],
-                               "Travail soigné ; revoir les essais avant mise sous tension.", "", "0")
+        await grid_saves.save_comment(user, evaluation_id, accounts["emma.garnier"],
+                                      "Travail soigné ; revoir les essais avant mise sous tension.", "", "0")
         await GridCell.insert(*[GridCell(evaluation=evaluation_id, learner=accounts[username],
                                          node=codes[code].id, level=level, version=1, updated_by=teacher["id"],
                                          updated_at=stamp)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from portal.competencies import cells, evaluations, exports, grids, rules
+from portal.competencies import cells, evaluations, exports, grid_saves, grids, rules
 from portal.competencies import services as svc
 from portal.competencies.controllers import BASE_E, HANDLERS, download, selected_from
 from portal.core import web
@@ -81,8 +81,8 @@ class EvaluationController(Controller):
                 raise svc.Invalid(errors)
             learners = await svc.school_learners(svc.school_of(user))
             evaluation_id = await evaluations.create_evaluation(user, form.get("titre"), framework_id, selection,
-                                                        svc.pick_learners(form, learners),
-                                                        visible=_flag(form.get("visible")))
+                                                                svc.pick_learners(form, learners),
+                                                                visible=_flag(form.get("visible")))
         except svc.Invalid as error:
             return await self._new_page(request, framework_id, 400, error.messages, form)
         return web.redirect(request, f"{BASE_E}/{evaluation_id}")
@@ -117,8 +117,8 @@ class EvaluationController(Controller):
         user = web.current_user(request)
         form = await request.form()
         try:
-            saved = await grids.save_cell(user, evaluation_id, learner_id, node_id, form.get(f"niveau-{node_id}"),
-                                        form.get(f"avant-{node_id}"))
+            saved = await grid_saves.save_cell(user, evaluation_id, learner_id, node_id, form.get(f"niveau-{node_id}"),
+                                               form.get(f"avant-{node_id}"))
         except svc.Stale as error:
             if web.is_htmx(request):
                 return self._cell(request, evaluation_id, error.cell, 409, error=error.message)
@@ -139,7 +139,7 @@ class EvaluationController(Controller):
         form = await request.form()
         view = _view(vue or form.get("vue"))
         try:
-            saved = await grids.save_row(web.current_user(request), evaluation_id, learner_id, form)
+            saved = await grid_saves.save_row(web.current_user(request), evaluation_id, learner_id, form)
         except svc.Stale as error:
             messages = getattr(error, "messages", [error.message])
             return await self._grid_page(request, evaluation_id, view, 409, errors=[
@@ -157,8 +157,8 @@ class EvaluationController(Controller):
         form = await request.form()
         status, error, notice = 200, "", "Commentaire enregistré."
         try:
-            learner = await grids.save_comment(user, evaluation_id, learner_id, form.get("commentaire"),
-                                             form.get("commentaire_avant"), form.get("commentaire_version"))
+            learner = await grid_saves.save_comment(user, evaluation_id, learner_id, form.get("commentaire"),
+                                                    form.get("commentaire_avant"), form.get("commentaire_version"))
         except (svc.Stale, svc.Invalid) as refused:
             status = 409 if isinstance(refused, svc.Stale) else 400
             error = refused.message if isinstance(refused, svc.Stale) else " ".join(refused.messages)
@@ -213,7 +213,7 @@ class EvaluationController(Controller):
             if node_id is None and order is None:
                 raise svc.NotFound(evaluation_id)
             await evaluations.move_competency(web.current_user(request), evaluation_id, node_id, str(form.get("sens")),
-                                      form.get("version"), order=order)
+                                              form.get("version"), order=order)
         except svc.Invalid as error:
             return await self._settings_page(request, evaluation_id, 400, error.messages)
         except svc.Stale as error:
@@ -227,7 +227,7 @@ class EvaluationController(Controller):
         form = await request.form()
         try:
             await evaluations.set_visible(web.current_user(request), evaluation_id, _flag(form.get("visible")),
-                                  form.get("version"))
+                                          form.get("version"))
         except (svc.Invalid, svc.Stale) as error:
             messages = error.messages if isinstance(error, svc.Invalid) else [error.message]
             return await self._grid_page(request, evaluation_id, _view(vue), 409 if isinstance(error, svc.Stale)

@@ -1,6 +1,7 @@
 """Evaluations of competency tracking: creating one (from a scenario or directly), the team's list, and what its
 author alone may change: title, visibility, learners, competencies and their order, deletion (SPEC §7; CERISE PRO
-guide §3.6, CPRO guide §4). The grid itself is :mod:`portal.competencies.grids`. No Litestar here.
+guide §3.6, CPRO guide §4). The grid itself is read in :mod:`portal.competencies.grids` and saved in
+:mod:`portal.competencies.grid_saves`. No Litestar here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ from portal.history.services import record
 # --- evaluations ---------------------------------------------------------------------------------------------
 
 
+def _refuse_if_wrong(errors: list[str], selection: list[Selected], learner_ids: list[int]) -> None:
+    """Refuse the form with ``errors`` and what an evaluation lacks: a competency, a learner."""
+    if not selection:
+        errors.append("Compétences : choisissez-en au moins une.")
+    if not learner_ids:
+        errors.append("Apprenants : choisissez-en au moins un.")
+    if errors:
+        raise Invalid(errors)
+
+
 async def create_evaluation(user: CurrentUser, title: Any, framework_id: int, selection: list[Selected],
                             learner_ids: list[int], scenario_id: int | None = None, visible: bool = False,
                             demo: bool = False) -> int:
@@ -33,12 +44,7 @@ async def create_evaluation(user: CurrentUser, title: Any, framework_id: int, se
     school = school_of(user)
     errors: list[str] = []
     title = clean_text(title, TITLE_MAX, "Titre", errors, required=True)
-    if not selection:
-        errors.append("Compétences : choisissez-en au moins une.")
-    if not learner_ids:
-        errors.append("Apprenants : choisissez-en au moins un.")
-    if errors:
-        raise Invalid(errors)
+    _refuse_if_wrong(errors, selection, learner_ids)
     stamp = now()
     async with atomic():
         inserted = await Evaluation.insert(Evaluation(
@@ -133,12 +139,7 @@ async def update_settings(user: CurrentUser, evaluation_id: int, form: FormData)
     # learners already in (even if they left the school) may stay
     allowed = learners + [LearnerChoice(i, "", "", "") for i in current_learners if i not in {c.id for c in learners}]
     picked = pick_learners(form, allowed)
-    if not selection:
-        errors.append("Compétences : choisissez-en au moins une.")
-    if not picked:
-        errors.append("Apprenants : choisissez-en au moins un.")
-    if errors:
-        raise Invalid(errors)
+    _refuse_if_wrong(errors, selection, picked)
     visible = str(form.get("visible") or "") == "1"
     async with atomic():
         done = await Evaluation.update({Evaluation.title: title, Evaluation.visible: visible,

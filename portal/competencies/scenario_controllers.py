@@ -129,7 +129,7 @@ class ScenarioController(Controller):
         form = await request.form()
         try:
             new_id = await scenarios.duplicate_scenario(web.current_user(request), scenario_id, form.get("titre"),
-                                                  form.get("niveau"))
+                                                        form.get("niveau"))
         except svc.Invalid as error:
             return await self._show_error(request, scenario_id, error.messages)
         return web.redirect(request, f"{BASE_S}/{new_id}?cree=1")

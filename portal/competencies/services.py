@@ -1,6 +1,7 @@
 """What scenarios, evaluations and grids of competency tracking share (SPEC §7; CERISE PRO guide §3.5–3.6, CPRO
 guide §4): scope, errors, reading a form, framework trees and the learners of a school. The rules of each are in
-:mod:`portal.competencies.scenarios`, :mod:`portal.competencies.evaluations` and :mod:`portal.competencies.grids`.
+:mod:`portal.competencies.scenarios`, :mod:`portal.competencies.evaluations`, :mod:`portal.competencies.grids`
+(reading a grid) and :mod:`portal.competencies.grid_saves` (saving it).
 
 Scope: everything belongs to the establishment acted for. A scenario is read by its author, by the school's
 teachers unless it is private, and by the teachers of an establishment it was shared with; only its author edits,

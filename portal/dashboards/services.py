@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import time
 
-from portal.accounts.access_services import (
-    ESTABLISHMENT_PROFILES,
-    grantable_at_establishment,
-)
+from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at_establishment
 from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard

@@ -64,10 +64,13 @@ def _values(actor: Actor, entity: str, entity_id: Any, action: str, before: dict
             None if after is None else json.dumps(_jsonable(after), ensure_ascii=False)]
 
 
-_COLUMNS = ("at, actor_id, actor_username, profile, establishment_id, pole_id, entity, entity_id, action, summary, "
-            "before, after")
-_INSERT_SQL = f"INSERT INTO history_event ({_COLUMNS}) VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, " \
-              "{}, {}, {})"
+_COLUMNS = ("at", "actor_id", "actor_username", "profile", "establishment_id", "pole_id", "entity", "entity_id",
+            "action", "summary", "before", "after")
+#: The columns' PostgreSQL types, for :func:`recorded_with`'s SELECT: there an untyped parameter is taken for text.
+_TYPES = ("timestamptz", "bigint", "text", "text", "bigint", "bigint", "text", "bigint", "text", "text", "json", "json")
+_ENTITY_ID = _COLUMNS.index("entity_id")
+_INSERT_SQL = f"INSERT INTO history_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('{}' for _ in _COLUMNS)})"
+_SELECT_EVENT = "SELECT " + ", ".join("changed.id" if i == _ENTITY_ID else f"{{}}::{t}" for i, t in enumerate(_TYPES))
 
 
 def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str, action: str, *,
@@ -79,15 +82,10 @@ def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str,
     changed). Saves the round trips of ``BEGIN``, a second statement and ``COMMIT`` where one change is the
     whole write (a grid cell)."""
     values = _values(actor, entity, None, action, before, after, summary, establishment_id, pole_id)
-    del values[7]  # entity_id: the changed row's
-    sql = f"WITH changed AS ({change_sql}) INSERT INTO history_event ({_COLUMNS}) {_SELECT_EVENT} FROM changed " \
-          "RETURNING entity_id AS id"
+    del values[_ENTITY_ID]  # the changed row's
+    sql = (f"WITH changed AS ({change_sql}) INSERT INTO history_event ({', '.join(_COLUMNS)}) {_SELECT_EVENT} "
+           "FROM changed RETURNING entity_id AS id")
     return sql, [*change_args, *values]
-
-
-# Typed: in a SELECT list PostgreSQL would take an untyped parameter for text.
-_SELECT_EVENT = ("SELECT {}::timestamptz, {}::bigint, {}::text, {}::text, {}::bigint, {}::bigint, {}::text, "
-                 "changed.id, {}::text, {}::text, {}::json, {}::json")
 
 
 async def events(

@@ -35,7 +35,6 @@ CF_RE = re.compile(r"^\d{7}/\d{2}$")
 SCHOOL_YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
 DMY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-BATCH = 500
 FAULTS_SHOWN = 1000
 
 
@@ -369,9 +368,3 @@ def parse_learners(data: bytes, *, today: date, option_codes: Collection[str], i
     elif count == 0:
         result.faults.append(Fault("Le fichier ne contient aucune ligne d'élève après l'en-tête."))
     return result
-
-def as_date(value) -> date | None:
-    """A date column's value as a date (SQLite hands raw SQL dates back as text)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])

@@ -18,8 +18,8 @@ from portal.directory.tables import Implantation
 from portal.permissions import allowed
 from portal.uaa import stamps
 from portal.uaa.tables import Learner
-from portal.uaa.learner_csv import SCHOOL_YEAR_RE, as_date
-from portal.uaa.learners import establishment_of
+from portal.uaa.learner_csv import SCHOOL_YEAR_RE
+from portal.uaa.learners import as_date, establishment_of
 
 
 # --- search ----------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from portal.core.clock import today as today_local
 from portal.core.db import atomic
 from portal.directory.tables import Implantation
 from portal.history.services import record
-from portal.uaa.learner_csv import BATCH, Fault, ImportRefused, LearnerLine, Parsed, as_date, parse_learners
+from portal.uaa.learner_csv import Fault, ImportRefused, LearnerLine, Parsed, parse_learners
 from portal.uaa.rules import PENDING
 from portal.uaa.tables import Attempt, Learner, Option
 
@@ -50,9 +50,20 @@ def establishment_of(user: CurrentUser) -> int:
     return active.establishment_id
 
 
+BATCH = 500  # rows a statement of the import inserts or updates at the most
+
+
 def _chunks(items: list, size: int = BATCH) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+
+def as_date(value) -> date | None:
+    """A date column's value as a date (SQLite hands raw SQL dates back as text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 _COMPARED = ("last_name", "first_name", "sex", "birth_date", "study_year", "year", "option", "implantation",

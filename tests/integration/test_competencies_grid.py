@@ -384,7 +384,7 @@ async def test_colleague_fills_but_cannot_change_settings(client):
 async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silently(demo):
     import asyncio
 
-    from portal.competencies import grids
+    from portal.competencies import grid_saves
     from portal.competencies import services as svc
 
     evaluation = await _evaluation()
@@ -392,10 +392,10 @@ async def test_two_teachers_saving_the_same_cell_at_once_never_overwrite_silentl
     node = await _node("T5-2", evaluation["framework"])
     user = await _julie(evaluation)
     results = await asyncio.gather(
-        grids.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
-        grids.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
+        grid_saves.save_cell(user, evaluation["id"], learner, node, "R", ".0"),
+        grid_saves.save_cell(user, evaluation["id"], learner, node, "T", ".0"),
         return_exceptions=True)
-    saved = [r for r in results if isinstance(r, grids.CellSaved)]
+    saved = [r for r in results if isinstance(r, grid_saves.CellSaved)]
     refused = [r for r in results if isinstance(r, svc.Stale)]
     assert len(saved) == 1 and len(refused) == 1, results
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
@@ -408,7 +408,7 @@ async def test_two_teachers_changing_a_saved_cell_at_once_never_overwrite_silent
     one-statement change checks the version in its WHERE; the loser then reads the cell and is refused)."""
     import asyncio
 
-    from portal.competencies import grids
+    from portal.competencies import grid_saves
     from portal.competencies import services as svc
 
     evaluation = await _evaluation()
@@ -417,10 +417,10 @@ async def test_two_teachers_changing_a_saved_cell_at_once_never_overwrite_silent
     user = await _julie(evaluation)
     events = await HistoryEvent.count().where(HistoryEvent.entity == "cmp_grid_cell")
     results = await asyncio.gather(
-        grids.save_cell(user, evaluation["id"], learner, node, "P", "R.1"),
-        grids.save_cell(user, evaluation["id"], learner, node, "A", "R.1"),
+        grid_saves.save_cell(user, evaluation["id"], learner, node, "P", "R.1"),
+        grid_saves.save_cell(user, evaluation["id"], learner, node, "A", "R.1"),
         return_exceptions=True)
-    saved = [r for r in results if isinstance(r, grids.CellSaved)]
+    saved = [r for r in results if isinstance(r, grid_saves.CellSaved)]
     refused = [r for r in results if isinstance(r, svc.Stale)]
     assert len(saved) == 1 and len(refused) == 1, results
     cell = await GridCell.select().where((GridCell.learner == learner) & (GridCell.node == node)).first()
