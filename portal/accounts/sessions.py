@@ -11,7 +11,7 @@ from portal.accounts.identity import AffiliationView, CurrentUser, token_digest
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.accounts.tables import Account, Affiliation, LoginFailure, UserSession
 from portal.core.clock import as_aware, now
-from portal.core.db import atomic
+from portal.core.db import atomic, query
 from portal.history.services import Actor, record
 from portal.permissions import Profile
 from portal.settings import settings
@@ -166,7 +166,7 @@ async def user_for_token(token: str) -> CurrentUser | None:
     """The person behind a session cookie, or None when it is unknown or expired (one query)."""
     if not token or len(token) > 100:
         return None
-    rows = await UserSession.raw(_IDENTITY_SQL, token_digest(token))
+    rows = await query(_IDENTITY_SQL, token_digest(token))
     if not rows:
         return None
     row = rows[0]

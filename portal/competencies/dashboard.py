@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from portal.accounts.identity import CurrentUser
 from portal.competencies.grids import FILLED_SQL, own_evaluations
-from portal.competencies.tables import Evaluation, Scenario
+from portal.core.db import query
 from portal.permissions import Profile
 
 SHOWN = 8
@@ -23,8 +23,8 @@ async def blocks(user: CurrentUser) -> dict:
     if active is None:
         return {}
     if active.profile == Profile.TEACHER and active.establishment_id:
-        scenarios = await Scenario.raw(_SCENARIOS_SQL, user.account_id, active.establishment_id)
-        evaluations = await Evaluation.raw(
+        scenarios = await query(_SCENARIOS_SQL, user.account_id, active.establishment_id)
+        evaluations = await query(
             "SELECT e.id, e.title, e.visible, "
             "(SELECT COUNT(*) FROM cmp_evaluation_learner l WHERE l.evaluation = e.id) AS learners, "
             "(SELECT COUNT(*) FROM cmp_evaluation_competency c WHERE c.evaluation = e.id) AS competencies, "

@@ -20,7 +20,7 @@ from portal.competencies.services import (
 )
 from portal.competencies.tables import Evaluation, EvaluationCompetency, EvaluationLearner, GridCell
 from portal.core.clock import now
-from portal.core.db import atomic
+from portal.core.db import atomic, query
 from portal.history.services import record
 
 
@@ -73,7 +73,7 @@ async def evaluation_from_scenario(user: CurrentUser, scenario_id: int, form: Fo
 async def team_evaluations(user: CurrentUser) -> list[dict]:
     """The evaluations of the establishment acted for, own first, with their fill state (one query)."""
     school = school_of(user)
-    rows = await Evaluation.raw(
+    rows = await query(
         'SELECT e.id, e.title, e.visible, e.author, e.updated_at, e.demo, a.first_name, a.last_name, '
         '(SELECT COUNT(*) FROM cmp_evaluation_learner l WHERE l.evaluation = e.id) AS learners, '
         '(SELECT COUNT(*) FROM cmp_evaluation_competency c WHERE c.evaluation = e.id) AS competencies, '

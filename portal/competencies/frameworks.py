@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portal.core.clock import now
-from portal.core.db import atomic
+from portal.core.db import atomic, query
 from portal.history.services import SYSTEM, Actor, record
 
 FRAMEWORK_DIR = Path(__file__).resolve().parent / "frameworks"
@@ -310,9 +310,8 @@ async def load_file(path: Path | str = DEMO_FILE, actor: Actor = SYSTEM) -> Load
 
 async def framework_list() -> list[dict]:
     """Every framework version with its number of nodes, newest first within a code (one query)."""
-    from portal.competencies.tables import Framework
 
-    rows = await Framework.raw(
+    rows = await query(
         "SELECT f.id, f.code, f.version, f.title, f.diploma, f.loaded_at, f.demo, "
         "(SELECT COUNT(*) FROM cmp_node n WHERE n.framework = f.id) AS nodes "
         "FROM cmp_framework f ORDER BY f.code, f.id DESC")

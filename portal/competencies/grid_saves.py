@@ -19,9 +19,9 @@ from portal.competencies.services import (
     COMMENT_MAX, ID_MAX, STALE_CELL, STALE_COMMENT, FormData, Invalid, NotFound, Stale, clean_text, parse_version,
     school_of,
 )
-from portal.competencies.tables import EvaluationCompetency, EvaluationLearner, GridCell
+from portal.competencies.tables import EvaluationLearner
 from portal.core.clock import now
-from portal.core.db import atomic, is_sqlite
+from portal.core.db import atomic, is_sqlite, query
 from portal.history.services import record, recorded_with
 
 
@@ -64,7 +64,7 @@ async def _cell_target(school: int, evaluation_id: int, learner_id: int, node_id
     """Check in one query that the competency and the learner are in an evaluation of ``school``."""
     if not all(0 < v <= ID_MAX for v in (evaluation_id, learner_id, node_id)):
         raise NotFound(evaluation_id)
-    rows = await EvaluationCompetency.raw(_CELL_TARGET_SQL, evaluation_id, node_id, school, learner_id)
+    rows = await query(_CELL_TARGET_SQL, evaluation_id, node_id, school, learner_id)
     if not rows:
         raise NotFound(evaluation_id)
     return rows[0]
@@ -74,7 +74,7 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
                       wanted: str, before: str, expected: int, code: str) -> CellSaved:
     """Inside a transaction: read the cell, apply the version rule, write it and record the change."""
     # PostgreSQL: two saves of one cell wait for each other (SQLite's IMMEDIATE transaction already does)
-    found = await GridCell.raw(_CELL_SQL + ("" if is_sqlite() else " FOR UPDATE"), evaluation_id, learner_id,
+    found = await query(_CELL_SQL + ("" if is_sqlite() else " FOR UPDATE"), evaluation_id, learner_id,
                                node_id)
     current = found[0] if found else None
     level, version = (current["level"], current["version"]) if current else ("", 0)
@@ -86,15 +86,15 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
         return CellSaved(cell, False, "")
     stamp = now()
     if current:
-        done = await GridCell.raw(_CELL_UPDATE_SQL, wanted, version + 1, user.account_id, stamp, current["id"],
+        done = await query(_CELL_UPDATE_SQL, wanted, version + 1, user.account_id, stamp, current["id"],
                                   version)
     else:
-        done = await GridCell.raw(_CELL_INSERT_SQL, evaluation_id, learner_id, node_id, wanted, user.account_id,
+        done = await query(_CELL_INSERT_SQL, evaluation_id, learner_id, node_id, wanted, user.account_id,
                                   stamp)
     if not done:
         # Someone created the cell between our read and our write (two first saves at once on PostgreSQL: the
         # insert waited for theirs to commit). A new statement sees their row: refuse with its value.
-        again = await GridCell.raw(_CELL_SQL, evaluation_id, learner_id, node_id)
+        again = await query(_CELL_SQL, evaluation_id, learner_id, node_id)
         if again:
             cell = Cell(learner_id, node_id, again[0]["level"], again[0]["version"])
         raise Stale(STALE_CELL.format(current=rules.level_label(cell.level)), cell)
@@ -130,12 +130,12 @@ async def _write_shown_cell(user: CurrentUser, school: int, evaluation_id: int, 
     event = _cell_event(school, evaluation_id, learner_id, node_id, code, before, expected, wanted)
     if is_sqlite():
         async with atomic():
-            done = await GridCell.raw(_CELL_SHOWN_UPDATE_SQL, *args)
+            done = await query(_CELL_SHOWN_UPDATE_SQL, *args)
             if done:
                 await record(user.actor, "cmp_grid_cell", done[0]["id"], "saisie", **event)
     else:
         sql, values = recorded_with(_CELL_SHOWN_UPDATE_SQL, args, user.actor, "cmp_grid_cell", "saisie", **event)
-        done = await GridCell.raw(sql, *values)
+        done = await query(sql, *values)
     return _cell_saved(learner_id, node_id, code, wanted, expected + 1) if done else None
 
 

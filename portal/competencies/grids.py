@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.core.db import query
 from portal.accounts.identity import CurrentUser
 from portal.competencies import rules
 from portal.competencies.services import ID_MAX, NOT_AUTHOR, NotAuthor, NotFound, school_of
-from portal.competencies.tables import Evaluation, EvaluationCompetency, EvaluationLearner, GridCell
+from portal.competencies.tables import Evaluation
 
 #: Cells with a level whose learner and competency are still in the evaluation ``e``.
 FILLED_SQL = (
@@ -53,7 +54,7 @@ _GRID_CELLS_SQL = "SELECT learner, node, level, version FROM cmp_grid_cell WHERE
 async def team_evaluation(user: CurrentUser, evaluation_id: int) -> dict:
     if not 0 < evaluation_id <= ID_MAX:
         raise NotFound(evaluation_id)
-    rows = await Evaluation.raw(_EVALUATION_SQL, evaluation_id, school_of(user))
+    rows = await query(_EVALUATION_SQL, evaluation_id, school_of(user))
     if not rows:
         raise NotFound(evaluation_id)
     return rows[0]
@@ -157,10 +158,10 @@ async def grid_rows(evaluation_id: int, learner_id: int | None = None) -> tuple[
     if learner_id is not None:  # one learner's row (a row saved without JavaScript)
         learners_sql, cells_sql = learners_sql + " AND l.learner = {}", cells_sql + " AND learner = {}"
         args = (evaluation_id, learner_id)
-    learner_rows = await EvaluationLearner.raw(learners_sql, *args)
-    competency_rows = await EvaluationCompetency.raw(_GRID_COMPETENCIES_SQL, evaluation_id)
+    learner_rows = await query(learners_sql, *args)
+    competency_rows = await query(_GRID_COMPETENCIES_SQL, evaluation_id)
     cells = {(r["learner"], r["node"]): Cell(r["learner"], r["node"], r["level"], r["version"])
-             for r in await GridCell.raw(cells_sql, *args)}
+             for r in await query(cells_sql, *args)}
     learners = sorted((GridLearner(r["learner"], r["learner.first_name"], r["learner.last_name"], r["comment"],
                                    r["comment_version"]) for r in learner_rows),
                       key=lambda g: (g.last_name.lower(), g.first_name.lower(), g.id))
@@ -184,7 +185,7 @@ async def grid(user: CurrentUser, evaluation_id: int) -> Grid:
 async def own_evaluations(user: CurrentUser) -> list[dict]:
     """The visible evaluations the learner is in (one query)."""
     # prebuilt: it runs on every learner's dashboard
-    return await Evaluation.raw(
+    return await query(
         'SELECT e.id AS id, e.title AS title, e.updated_at AS updated_at, a.first_name AS "author.first_name", '
         'a.last_name AS "author.last_name" FROM cmp_evaluation_learner el '
         "JOIN cmp_evaluation e ON e.id = el.evaluation LEFT JOIN account a ON a.id = e.author "

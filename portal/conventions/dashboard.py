@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from portal.accounts.identity import CurrentUser
 from portal.conventions import rules
 from portal.conventions.services import administration_lists, summaries
-from portal.conventions.tables import (
-    Convention,
-)
+from portal.core.db import query
 from portal.permissions import Profile
 
 # One statement per dashboard block: the dashboards are benchmarked and keep a small, constant number of queries.
@@ -76,11 +74,11 @@ async def blocks(user: CurrentUser) -> dict:
         return {"conventions_board": board}
     if active.profile == Profile.DELEGUE_PO:
         po = active.organising_body_id or -1
-        rows = await Convention.raw(_TO_SIGN_SQL, rules.SIGNATURES, True, po, po, po)
+        rows = await query(_TO_SIGN_SQL, rules.SIGNATURES, True, po, po, po)
         return {"conventions_to_sign": [_item(row) for row in rows]}
     if active.profile == Profile.DIRECTION:
         school = active.establishment_id or -1
-        rows = await Convention.raw(_CONCERNING_SQL, school, True, school, school)
+        rows = await query(_CONCERNING_SQL, school, True, school, school)
         concerning = [_item(row) for row in rows]
         return {
             "conventions_to_acknowledge": [c for c in concerning
@@ -89,7 +87,7 @@ async def blocks(user: CurrentUser) -> dict:
         }
     if active.profile == Profile.ADMINISTRATION:
         lists = await administration_lists()
-        avenants = await Convention.raw(_AVENANTS_SQL, rules.AV_COMMUNICATED)
+        avenants = await query(_AVENANTS_SQL, rules.AV_COMMUNICATED)
         for row in avenants:
             row["kind_label"] = rules.KIND_LABELS[row["kind"]]
         return {"conventions_to_validate": lists["waiting"], "conventions_requests": lists["requests"],

@@ -37,7 +37,7 @@ from portal.conventions.tables import (
     StaffFunction,
 )
 from portal.core.clock import now, today
-from portal.core.db import atomic, is_unique_violation
+from portal.core.db import atomic, is_unique_violation, query
 from portal.core.forms import INCOMPLETE_FORM
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.documents import pdf
@@ -362,11 +362,11 @@ async def summaries(which: str, *args, with_progress: bool = True) -> list[Conve
     "active_pole": its active ones, "step": those at a step) with its arguments, in a constant number of
     queries: conventions, their schools, their articles and signatures, the campaign date."""
     where = _SUMMARY_FILTERS[which]
-    rows = await Convention.raw(_SUMMARY_SQL.replace("{where}", where), *args)
+    rows = await query(_SUMMARY_SQL.replace("{where}", where), *args)
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    links = await ConventionSchool.raw(_SUMMARY_SCHOOLS_SQL.replace("{where}", where), *args)
+    links = await query(_SUMMARY_SCHOOLS_SQL.replace("{where}", where), *args)
     names: dict[int, list[str]] = {}
     pos: dict[int, set[int | None]] = {}
     est_ids: dict[int, set[int]] = {}
@@ -433,7 +433,7 @@ async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
     if await _needs_sync(pole, schools):
         async with atomic():
             await sync_pole(pole, user.actor)
-    coordinators = await Account.raw(
+    coordinators = await query(
         "SELECT a.first_name, a.last_name FROM account a JOIN affiliation f ON f.account = a.id "
         "WHERE f.pole = {} AND f.profile = {} AND f.revoked_at IS NULL ORDER BY a.last_name", pole_id,
         Profile.COORDINATOR.value)
@@ -1219,7 +1219,7 @@ WHERE r.status = {} ORDER BY r.requested_at, r.id
 async def administration_lists() -> dict:
     """For the Administration: conventions waiting for validation and change requests waiting for a decision."""
     waiting = await summaries("step", rules.ADMINISTRATION, with_progress=False)
-    requests = await ChangeRequest.raw(_REQUESTS_SQL, "en_attente")
+    requests = await query(_REQUESTS_SQL, "en_attente")
     for r in requests:
         r["kind_label"] = rules.KIND_LABELS[r["kind"]]
     return {"waiting": waiting, "requests": requests}

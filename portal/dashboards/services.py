@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import time
 
+from portal.core.db import query
 from portal.accounts.access_services import ESTABLISHMENT_PROFILES, grantable_at_establishment
 from portal.accounts.identity import CurrentUser
-from portal.accounts.tables import AccessRequest, Account, Affiliation
 from portal.competencies import dashboard as competency_dashboard
 from portal.conventions import dashboard as convention_dashboard
 from portal.core import fragments
 from portal.core.clock import today
 from portal.core.kept import KeptValues
 from portal.dashboards import uaa_blocks
-from portal.directory.tables import Establishment, Pole, PoleSchool
-from portal.messaging.tables import Message, OutboxMail
+from portal.messaging.tables import OutboxMail
 from portal.permissions import Profile
 from portal.uaa import stamps
 
@@ -51,7 +50,7 @@ async def message_boxes(user: CurrentUser) -> dict[str, list[dict]]:
 
     async def read() -> dict[str, list[dict]]:
         # -1 never matches an id: a person acting for neither gets no targeted message.
-        rows = await Message.raw(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
+        rows = await query(_MESSAGES_SQL, establishment_id or -1, pole_id or -1)
         boxes: dict[str, list[dict]] = {"applicatifs": [], "mes_messages": []}
         for row in rows:
             boxes[row.pop("box")].append(row)
@@ -87,13 +86,13 @@ async def pending_access_requests(user: CurrentUser) -> int | None:
     if prepared is None:
         return None
     sql, args = prepared
-    rows = await AccessRequest.raw(sql, *args)
+    rows = await query(sql, *args)
     return int(rows[0]["n"])
 
 
 async def establishment_accounts(establishment_id: int) -> dict[str, int]:
     """Counts of the accounts of one establishment, by profile (counted by the database: a school has hundreds)."""
-    rows = await Affiliation.raw(
+    rows = await query(
         "SELECT profile, COUNT(*) AS n FROM affiliation WHERE establishment = {} AND revoked_at IS NULL "
         "GROUP BY profile", establishment_id)
     counts = {Profile(row["profile"]).label: int(row["n"]) for row in rows}
@@ -110,7 +109,7 @@ WHERE ps.pole = {} ORDER BY ps.position, ps.id
 
 async def pole_schools(pole_id: int) -> list[dict]:
     """The schools of a pole with their PO and zone, in the pole's order (one prebuilt statement)."""
-    rows = await PoleSchool.raw(_POLE_SCHOOLS_SQL, pole_id)
+    rows = await query(_POLE_SCHOOLS_SQL, pole_id)
     for row in rows:
         row["role"] = POLE_ROLES.get(row["role"], row["role"])
     return rows
@@ -128,7 +127,7 @@ ORDER BY rank, pole_id
 
 async def establishment_poles(establishment_id: int) -> list[dict]:
     """The poles an establishment belongs to, with its role there (seat first; one prebuilt statement)."""
-    rows = await Pole.raw(_ESTABLISHMENT_POLES_SQL, establishment_id, establishment_id)
+    rows = await query(_ESTABLISHMENT_POLES_SQL, establishment_id, establishment_id)
     return [{"role": "École siège" if r["role"] == "seat" else POLE_ROLES.get(r["role"], r["role"]),
              "pole": r["pole"], "seat": r["seat"]} for r in rows]
 
@@ -157,7 +156,7 @@ async def portal_counts() -> dict[str, int]:
     cached = _counts_cache.get("counts")
     if cached and time.monotonic() - cached[0] < COUNTS_TTL:
         return cached[1]
-    rows = await Account.raw(_COUNTS_SQL, False)
+    rows = await query(_COUNTS_SQL, False)
     counts = {key: int(value) for key, value in rows[0].items()}
     _counts_cache["counts"] = (time.monotonic(), counts)
     return counts
@@ -192,7 +191,7 @@ async def _read_board_blocks(user: CurrentUser) -> dict:
     if active.profile == Profile.DIRECTION and active.establishment_id:
         blocks["poles"] = await establishment_poles(active.establishment_id)
     if active.profile == Profile.DELEGUE_PO and active.organising_body_id:
-        blocks["po_establishments"] = await Establishment.raw(
+        blocks["po_establishments"] = await query(
             "SELECT name, fase FROM establishment WHERE organising_body = {} ORDER BY name LIMIT 50",
             active.organising_body_id)
     blocks.update(await convention_dashboard.blocks(user))

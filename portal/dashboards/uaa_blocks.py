@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from piccolo.query.functions.aggregate import Count
 
+from portal.core.db import query
 from portal.uaa.rules import FAILURE, PENDING, SUCCESS
 from portal.uaa.stamps import kept, school_stamp
 from portal.uaa.tables import Attempt, Learner
@@ -58,7 +59,7 @@ WHERE l.account = {} GROUP BY a.status
 
 async def own_results(account_id: int) -> dict | None:
     """A learner's own counts by status, or None when the account is no learner's (one query)."""
-    rows = await Attempt.raw(_OWN_RESULTS_SQL, account_id)
+    rows = await query(_OWN_RESULTS_SQL, account_id)
     if not rows:
         return None
     counts = {r["status"]: int(r["n"]) for r in rows}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.core.clock import now
+from portal.core.db import query
 from portal.history.tables import HistoryEvent
 
 
@@ -50,7 +51,7 @@ async def record(
 
     One prebuilt statement: it runs inside the writers' transactions, where Piccolo's builder (about a
     millisecond) would hold up every other writer."""
-    await HistoryEvent.raw(_INSERT_SQL, *_values(actor, entity, entity_id, action, before, after, summary,
+    await query(_INSERT_SQL, *_values(actor, entity, entity_id, action, before, after, summary,
                                                  establishment_id, pole_id))
 
 
@@ -66,11 +67,35 @@ def _values(actor: Actor, entity: str, entity_id: Any, action: str, before: dict
 
 _COLUMNS = ("at", "actor_id", "actor_username", "profile", "establishment_id", "pole_id", "entity", "entity_id",
             "action", "summary", "before", "after")
-#: The columns' PostgreSQL types, for :func:`recorded_with`'s SELECT: there an untyped parameter is taken for text.
+#: The columns' PostgreSQL types, for :func:`event_insert`'s SELECT: there an untyped parameter is taken for text.
 _TYPES = ("timestamptz", "bigint", "text", "text", "bigint", "bigint", "text", "bigint", "text", "text", "json", "json")
 _ENTITY_ID = _COLUMNS.index("entity_id")
+_AFTER = _COLUMNS.index("after")
 _INSERT_SQL = f"INSERT INTO history_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('{}' for _ in _COLUMNS)})"
-_SELECT_EVENT = "SELECT " + ", ".join("changed.id" if i == _ENTITY_ID else f"{{}}::{t}" for i, t in enumerate(_TYPES))
+
+
+def event_insert(actor: Actor, entity: str, action: str, *, entity_id_sql: str, before: dict | None = None,
+                 after: dict | None = None, after_sql: dict[str, str] | None = None, summary: str = "",
+                 establishment_id: int | None = None, pole_id: int | None = None) -> tuple[str, list]:
+    """``INSERT INTO history_event (…) SELECT …`` recording one event inside a larger PostgreSQL statement; the
+    caller appends the ``FROM`` (and any ``RETURNING``). ``entity_id_sql`` is the SQL of the changed row's id
+    (``changed.id``); ``after_sql`` adds keys to ``after`` whose values only the statement knows (the id of a row
+    it inserts: ``{"pending_added": "(SELECT id FROM added)"}``), written as JSON after the others."""
+    values = _values(actor, entity, None, action, before, after, summary, establishment_id, pole_id)
+    columns = [f"{{}}::{kind}" for kind in _TYPES]
+    columns[_ENTITY_ID] = entity_id_sql
+    del values[_ENTITY_ID]
+    if after_sql:
+        # after's JSON text, its closing brace left off, then each key and its value's JSON from SQL
+        pieces = [json.dumps(_jsonable(after or {}), ensure_ascii=False)[:-1]]
+        parts = ["{}::text"]
+        for index, (key, expression) in enumerate(after_sql.items()):
+            pieces.append((", " if after or index else "") + json.dumps(key) + ": ")
+            parts += ["{}::text", f"coalesce(to_json({expression})::text, 'null')"]
+        columns[_AFTER] = "(" + " || ".join(parts) + " || '}}')::json"  # '}}': a brace, once Piccolo reads it
+        at = _AFTER - 1  # the position of after's value once the entity id is left out
+        values[at:at + 1] = pieces
+    return f"INSERT INTO history_event ({', '.join(_COLUMNS)}) SELECT {', '.join(columns)}", values
 
 
 def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str, action: str, *,
@@ -81,10 +106,9 @@ def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str,
     ``entity_id``; when it changes no row, nothing is recorded. The statement returns that id (no row: nothing
     changed). Saves the round trips of ``BEGIN``, a second statement and ``COMMIT`` where one change is the
     whole write (a grid cell)."""
-    values = _values(actor, entity, None, action, before, after, summary, establishment_id, pole_id)
-    del values[_ENTITY_ID]  # the changed row's
-    sql = (f"WITH changed AS ({change_sql}) INSERT INTO history_event ({', '.join(_COLUMNS)}) {_SELECT_EVENT} "
-           "FROM changed RETURNING entity_id AS id")
+    insert, values = event_insert(actor, entity, action, entity_id_sql="changed.id", before=before, after=after,
+                                  summary=summary, establishment_id=establishment_id, pole_id=pole_id)
+    sql = f"WITH changed AS ({change_sql}) {insert} FROM changed RETURNING entity_id AS id"
     return sql, [*change_args, *values]
 
 

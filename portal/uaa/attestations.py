@@ -27,7 +27,7 @@ from datetime import date, datetime
 
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import as_aware, local, now
-from portal.core.db import atomic, is_sqlite
+from portal.core.db import atomic, is_sqlite, query
 from portal.documents import pdf
 from portal.documents import services as documents
 from portal.history.services import Actor, record
@@ -369,7 +369,7 @@ async def current_attestation(attempt_id: int) -> Attestation | None:
 
 
 async def _last_number(year: int) -> str | None:
-    rows = await Attestation.raw(
+    rows = await query(
         "SELECT number FROM attestation WHERE number LIKE {} ORDER BY LENGTH(number) DESC, number DESC LIMIT 1",
         f"{PREFIX}-{year:04d}-%",
     )
@@ -379,7 +379,7 @@ async def _last_number(year: int) -> str | None:
 async def _lock_issuing(year: int) -> None:
     """Serialise issuing (numbers of ``year`` and the once-only check) among concurrent transactions."""
     if not is_sqlite():  # SQLite: the IMMEDIATE transaction already holds the only write lock
-        await Attestation.raw("SELECT pg_advisory_xact_lock({}, {})", LOCK_CLASS, year)
+        await query("SELECT pg_advisory_xact_lock({}, {})", LOCK_CLASS, year)
 
 
 async def _store_issued(facts: AttemptFacts, number: str, issued_at: datetime, content: bytes,

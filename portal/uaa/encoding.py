@@ -7,9 +7,7 @@ establishment sees and (with ``uaa.encode``) edits every attempt; an establishme
 learner before a change of school still reads those attempts, and only those. Anything else is
 :class:`LearnerNotFound` (a 404: nothing leaks).
 
-Writing: :func:`save_attempt` applies :func:`portal.uaa.rules.plan_save` to the attempts of one learner and one
-UAA in one transaction: version check, update of the row, new pending row or removed pending rows, revocation of
-the attestation of a corrected success, one history event with the before and after. No Litestar import here.
+Writing, the save of one row, is :mod:`portal.uaa.attempt_saves`'s. No Litestar import here.
 """
 
 from __future__ import annotations
@@ -21,10 +19,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from portal.accounts.identity import CurrentUser
-from portal.core.clock import now, today
-from portal.core.db import atomic, is_sqlite
-from portal.core.forms import INCOMPLETE_FORM, form_version
-from portal.history.services import record
+from portal.core.db import query
 from portal.uaa.rules import (
     ENCODED,
     FAILURE,
@@ -32,11 +27,8 @@ from portal.uaa.rules import (
     STATUS_LABELS,
     SUCCESS,
     AttemptState,
-    RuleError,
-    plan_save,
-    problems,
 )
-from portal.uaa.tables import Attempt, Learner
+from portal.uaa.tables import Attempt
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
 DEFAULT_PER_PAGE = 10
@@ -340,7 +332,7 @@ def paginate(rows: list[AttemptRow], criteria: Criteria) -> Listing:
 
 
 # The columns of an attempt row as a Piccolo select (the refusal of a save reads them: see :func:`_gone`).
-_ROW_COLUMNS = (
+ROW_COLUMNS = (
     Attempt.id, Attempt.learner, Attempt.uaa, Attempt.sequence, Attempt.status, Attempt.presented_on,
     Attempt.version, Attempt.establishment, Attempt.uaa.code, Attempt.uaa.label, Attempt.uaa.profile.short_label,
 )
@@ -359,7 +351,7 @@ def _header(data: dict) -> LearnerHeader:
     )
 
 
-def _row(data: dict) -> AttemptRow:
+def attempt_row(data: dict) -> AttemptRow:
     return AttemptRow(
         id=data["id"], learner_id=data["learner"], uaa_id=data["uaa"], uaa_code=data.get("uaa.code") or "",
         uaa_label=data.get("uaa.label") or "", profile_label=data.get("uaa.profile.short_label") or "",
@@ -411,7 +403,7 @@ _FORMER_ROWS_SQL = _ROWS_SELECT_SQL + "WHERE a.learner = {} AND a.establishment 
 _OWN_ROWS_SQL = _ROWS_SELECT_SQL + "WHERE a.learner IN ({ids})\n" + _ORDER_SQL
 
 
-def _acting_for(user: CurrentUser) -> int:
+def acting_for(user: CurrentUser) -> int:
     """The establishment the person acts for; none means no learner is in scope."""
     establishment_id = user.active.establishment_id if user.active else None
     if not establishment_id:
@@ -427,17 +419,17 @@ async def learner_page(user: CurrentUser, learner_id: int, criteria: Criteria) -
     """
     if not 0 < learner_id <= ID_MAX:
         raise LearnerNotFound(learner_id)
-    school = _acting_for(user)
-    found = await Learner.raw(_HEADER_SQL, learner_id, school, school)
+    school = acting_for(user)
+    found = await query(_HEADER_SQL, learner_id, school, school)
     if not found:
         raise LearnerNotFound(learner_id)
     header = _header(found[0])
     current = header.establishment_id == school
     if current:
-        data = await Attempt.raw(_ROWS_SQL, learner_id)
+        data = await query(_ROWS_SQL, learner_id)
     else:
-        data = await Attempt.raw(_FORMER_ROWS_SQL, learner_id, school)
-    rows = [_row(d) for d in data]
+        data = await query(_FORMER_ROWS_SQL, learner_id, school)
+    rows = [attempt_row(d) for d in data]
     editable = current and user.can("uaa.encode")
     if editable:
         mark_editable(rows)
@@ -457,12 +449,12 @@ class OwnResults:
 
 async def own_results(user: CurrentUser, criteria: Criteria) -> OwnResults:
     """The attempts of the learner records linked to the person's account (two queries), read-only."""
-    learners = await Learner.raw(_OWN_HEADERS_SQL, user.account_id)
+    learners = await query(_OWN_HEADERS_SQL, user.account_id)
     rows: list[AttemptRow] = []
     if learners:
         ids = [d["id"] for d in learners]
         sql = _OWN_ROWS_SQL.replace("{ids}", ", ".join(["{}"] * len(ids)))
-        rows = [_row(d) for d in await Attempt.raw(sql, *ids)]
+        rows = [attempt_row(d) for d in await query(sql, *ids)]
     return OwnResults(learners=[_header(d) for d in learners], listing=paginate(rows, criteria))
 
 
@@ -490,209 +482,3 @@ def parse_date(raw: str | None) -> date | None:
     except ValueError:
         pass
     raise EncodingError(BAD_DATE_MESSAGE)
-
-
-def parse_version(raw: str | None) -> int:
-    """The version carried by a row form; a missing or garbled one is refused."""
-    version = form_version(raw)
-    if version is None:
-        raise EncodingError(INCOMPLETE_FORM)
-    return version
-
-
-@dataclass
-class Saved:
-    """The outcome of a save: the UAA's attempts afterwards (editability marked) and what happened."""
-
-    attempt_id: int
-    learner_id: int
-    uaa_id: int
-    rows: list[AttemptRow]
-    changed: bool
-    message: str
-
-
-def _describe(status: str, day: date | None) -> str:
-    label = STATUS_LABELS.get(status, status)
-    return f"{label} ({day.strftime('%d/%m/%Y')})" if day and status in ENCODED else label
-
-
-# The statements of a save, written once: they run inside the write transaction, where every millisecond holds
-# up the other writers (SQLite has one writer at a time), and Piccolo's builder costs more than the statements.
-_UAA_ATTEMPTS_SQL = """
-SELECT a.id AS id, a.learner AS learner, a.uaa AS uaa, a.sequence AS sequence, a.status AS status,
-       a.presented_on AS presented_on, a.version AS version, a.establishment AS establishment,
-       u.code AS "uaa.code", u.label AS "uaa.label", p.short_label AS "uaa.profile.short_label",
-       l.establishment AS "learner.establishment", l.last_name AS "learner.last_name",
-       l.first_name AS "learner.first_name"
-FROM uaa_attempt a
-JOIN uaa_attempt t ON t.id = {} AND a.learner = t.learner AND a.uaa = t.uaa
-JOIN learner l ON l.id = a.learner
-LEFT JOIN uaa u ON u.id = a.uaa
-LEFT JOIN training_profile p ON p.id = u.profile
-ORDER BY a.sequence
-"""
-_UPDATE_SQL = """
-UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {},
-       establishment = {}
-WHERE id = {} AND version = {} RETURNING id
-"""
-_INSERT_PENDING_SQL = """
-INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
-VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
-"""
-
-
-async def _uaa_attempts(attempt_id: int, lock: bool = False) -> tuple[list[dict], AttemptRow | None]:
-    """Every attempt of the learner × UAA of ``attempt_id`` (one query), with the learner's establishment.
-
-    ``lock`` (inside a write transaction): on PostgreSQL the rows are read ``FOR UPDATE``, so that two saves of
-    the same UAA run one after the other and the second sees what the first wrote; SQLite's write transaction
-    (IMMEDIATE) already serialises writers.
-    """
-    sql = _UAA_ATTEMPTS_SQL + (" FOR UPDATE OF a" if lock and not is_sqlite() else "")
-    data = await Attempt.raw(sql, attempt_id)
-    target = next((_row(d) for d in data if d["id"] == attempt_id), None)
-    return data, target
-
-
-async def current_rows(user: CurrentUser, attempt_id: int) -> list[AttemptRow]:
-    """The attempts of the UAA of ``attempt_id`` as they stand (for a refused form), editability marked."""
-    data, target = await _uaa_attempts(attempt_id)
-    if target is None or data[0]["learner.establishment"] != _acting_for(user):
-        raise LearnerNotFound(attempt_id)
-    rows = [_row(d) for d in data]
-    mark_editable(rows)
-    return rows
-
-
-async def _gone(school: int, attempt_id: int, learner: str | None, uaa: str | None) -> StaleAttempt:
-    """The refusal of a save whose row was removed meanwhile: the UAA's rows as they now stand (from the form's
-    learner and UAA), or :class:`LearnerNotFound` when they are unknown or out of scope."""
-    ids = [int(v) for v in (learner or "", uaa or "") if v.strip().isdigit() and 0 < int(v) <= ID_MAX]
-    if len(ids) == 2:
-        data = await Attempt.select(*_ROW_COLUMNS, Attempt.learner.establishment).where(
-            (Attempt.learner == ids[0]) & (Attempt.uaa == ids[1])).order_by(Attempt.sequence)
-        if data and data[0]["learner.establishment"] == school:
-            rows = [_row(d) for d in data]
-            mark_editable(rows)
-            return StaleAttempt(GONE_MESSAGE, rows, attempt_id)
-    raise LearnerNotFound(attempt_id)
-
-
-async def save_attempt(user: CurrentUser, attempt_id: int, status: str | None, presented_on: str | None,
-                       version: str | None, on: date | None = None, learner: str | None = None,
-                       uaa: str | None = None) -> Saved:
-    """Save the status and date of an attempt, with everything the rules say follows, in one transaction.
-
-    ``learner`` and ``uaa`` (sent by the row form) only serve when the attempt was removed meanwhile, to show the
-    UAA's rows as they now stand. Raises :class:`LearnerNotFound` (unknown attempt, or a learner not of the
-    establishment acted for), :class:`StaleAttempt` (the row changed since the form was shown) or
-    :class:`EncodingError` (the rules refuse; French message). In every refused case nothing has changed.
-    """
-    if not 0 < attempt_id <= ID_MAX:
-        raise LearnerNotFound(attempt_id)
-    school = _acting_for(user)
-    day = on or today()
-    status = (status or "").strip()
-    async with atomic():
-        data, target = await _uaa_attempts(attempt_id, lock=True)
-        if target is None:
-            raise await _gone(school, attempt_id, learner, uaa)
-        if data[0]["learner.establishment"] != school:
-            raise LearnerNotFound(attempt_id)
-        rows = [_row(d) for d in data]
-        mark_editable(rows)
-        try:
-            expected = parse_version(version)
-            wanted = parse_date(presented_on)
-        except EncodingError as error:
-            raise EncodingError(error.message, rows, attempt_id) from None
-        if expected != target.version:
-            raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
-        states = [r.state for r in rows]
-        try:
-            plan = plan_save(states, target.sequence, status, wanted, day)
-        except RuleError as error:
-            raise EncodingError(str(error), rows, attempt_id) from None
-        after_states = plan.apply(states)
-        broken = problems(after_states)
-        if broken:  # defensive: the rules keep the invariants, but a sequence already unsound stays untouched
-            raise EncodingError("Cet enregistrement rendrait les présentations de l'UAA incohérentes ("
-                                + ", ".join(broken) + ") : rien n'a été modifié.", rows, attempt_id)
-        before, updated = target.state, plan.updated
-        if before == updated and plan.insert_pending is None and not plan.delete_pending:
-            return Saved(attempt_id, target.learner_id, target.uaa_id, rows, changed=False,
-                         message="Aucune modification à enregistrer.")
-
-        stamp = now()
-        changed_rows = await Attempt.raw(_UPDATE_SQL, updated.status, updated.presented_on, user.account_id, stamp,
-                                         school, attempt_id, expected)
-        if not changed_rows:
-            raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
-
-        removed_ids = [r.id for r in rows if r.sequence in plan.delete_pending]
-        if removed_ids:
-            removed = await Attempt.delete().where(
-                Attempt.id.is_in(removed_ids) & (Attempt.status == PENDING)
-            ).returning(Attempt.id)
-            if len(removed) != len(removed_ids):  # a concurrent save encoded one of them: start again
-                raise StaleAttempt(GONE_MESSAGE, rows, attempt_id)
-        added_id = None
-        if plan.insert_pending is not None:
-            inserted = await Attempt.raw(_INSERT_PENDING_SQL, target.learner_id, target.uaa_id, plan.insert_pending,
-                                         PENDING, school, user.account_id, stamp)
-            added_id = inserted[0]["id"]
-
-        if before.status == SUCCESS and (updated.status != SUCCESS or updated.presented_on != before.presented_on):
-            # Imported at call time: the attestations build on the same tables and are built alongside.
-            # A Réussite whose date changes keeps its status, but its attestation printed the old date: it goes too,
-            # and the next download issues a new one. The reason is public (verification page): no names in it;
-            # the history keeps who did it.
-            from portal.uaa import attestations
-
-            if updated.status == SUCCESS:
-                reason = f"Date de validation corrigée ({_describe(updated.status, updated.presented_on)})"
-            elif updated.status == PENDING:
-                reason = "Réussite annulée (présentation remise à encoder)"
-            else:
-                reason = f"Réussite corrigée en {_describe(updated.status, updated.presented_on)}"
-            await attestations.revoke_for_attempt(attempt_id, user.actor, f"{reason}.")
-
-        action = ("annulation" if updated.status == PENDING
-                  else "encodage" if before.status == PENDING else "correction")
-        first = data[0]
-        who = f"{first.get('learner.first_name') or ''} {first.get('learner.last_name') or ''}".strip()
-        await record(
-            user.actor, HISTORY_ENTITY, attempt_id, action,
-            before={"status": before.status, "presented_on": before.presented_on, "version": target.version},
-            after={"status": updated.status, "presented_on": updated.presented_on, "version": target.version + 1,
-                   "learner_id": target.learner_id, "uaa_id": target.uaa_id, "uaa": target.uaa_code,
-                   "sequence": target.sequence, "pending_added": added_id, "pending_removed": removed_ids},
-            summary=(f"{who} — UAA {target.uaa_code}, présentation {target.sequence} : "
-                     f"{_describe(before.status, before.presented_on)} → "
-                     f"{_describe(updated.status, updated.presented_on)}"),
-            establishment_id=school,
-        )
-
-    # The UAA's attempts afterwards, built from what was read and written (no second read).
-    result: list[AttemptRow] = []
-    for row in rows:
-        if row.id in removed_ids:
-            continue
-        if row.id == attempt_id:
-            row = replace(row, status=updated.status, presented_on=updated.presented_on, version=row.version + 1,
-                          establishment_id=school)
-        result.append(row)
-    if added_id is not None:
-        result.append(replace(target, id=added_id, sequence=plan.insert_pending, status=PENDING, presented_on=None,
-                              version=1, establishment_id=school))
-    result.sort(key=lambda r: r.sequence)
-    mark_editable(result)
-    message = f"Présentation {target.sequence} de l'UAA {target.uaa_code} enregistrée : " + _describe(
-        updated.status, updated.presented_on) + "."
-    if added_id is not None:
-        message += " Une ligne « A encoder » a été ajoutée pour la présentation suivante."
-    if removed_ids:
-        message += " La ligne « A encoder » qui suivait a été retirée."
-    return Saved(attempt_id, target.learner_id, target.uaa_id, result, changed=True, message=message)

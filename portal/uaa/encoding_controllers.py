@@ -19,8 +19,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from portal.core import web
+from portal.core.clock import today
 from portal.core.web import Form
-from portal.uaa import encoding, rows
+from portal.uaa import attempt_saves, encoding, rows
 
 PAGE_TEMPLATE = "uaa/learner.html"
 TABLE_TEMPLATE = "uaa/partials/attempt_table.html"
@@ -70,7 +71,7 @@ class EncodingController(Controller):
         context = {
             "view": view, "learner": view.learner, "listing": view.listing, "criteria": view.listing.criteria,
             "editable": view.editable, "path": path, "back": view.listing.criteria.url(path),
-            "today": encoding.today(), "show_attestation": user.can("uaa.attestation"), "swappable": True,
+            "today": today(), "show_attestation": user.can("uaa.attestation"), "swappable": True,
             "per_page_choices": encoding.PER_PAGE_CHOICES, "row_errors": {}, "row_values": {}, "row_notices": {},
             **ROW_WRITERS, **extra,
         }
@@ -95,13 +96,13 @@ class EncodingController(Controller):
         back_raw = data.get("retour")
         criteria = encoding.criteria_from_url(back_raw)
         try:
-            saved = await encoding.save_attempt(user, attempt_id, data.get("status"), data.get("presented_on"),
+            saved = await attempt_saves.save_attempt(user, attempt_id, data.get("status"), data.get("presented_on"),
                                                 data.get("version"), learner=data.get("eleve"), uaa=data.get("uaa"))
         except encoding.EncodingError as error:
             rows = error.rows
             if error.status_code == 409 or not rows:  # show the rows as they stand now that the transaction is over
                 try:
-                    rows = await encoding.current_rows(user, attempt_id)
+                    rows = await attempt_saves.current_rows(user, attempt_id)
                 except encoding.LearnerNotFound:
                     if not rows:
                         raise
@@ -129,7 +130,7 @@ class EncodingController(Controller):
         path = encoding.learner_path(learner_id)
         context = {
             "fragment_group": group, "editable": True, "path": path, "back": criteria.url(path),
-            "criteria": criteria, "today": encoding.today(), "show_attestation": user.can("uaa.attestation"),
+            "criteria": criteria, "today": today(), "show_attestation": user.can("uaa.attestation"),
             "swappable": True, "row_errors": {}, "row_values": {}, "row_notices": {}, **ROW_WRITERS, **extra,
         }
         # A message for a row the filters hide (e.g. an Echec saved while failures are hidden) goes on the group.
@@ -153,7 +154,7 @@ class EncodingController(Controller):
             "path": "/uaa/mes-resultats", "editable": False, "show_attestation": True, "swappable": False,
             "attestation_base": "/uaa/mes-attestations/tentative/",
             "per_page_choices": encoding.PER_PAGE_CHOICES, "row_errors": {}, "row_values": {}, "row_notices": {},
-            "today": encoding.today(), **ROW_WRITERS,
+            "today": today(), **ROW_WRITERS,
         }
         return web.page_or_fragment(request, OWN_TEMPLATE, TABLE_TEMPLATE, **context)
 

@@ -15,12 +15,12 @@ from datetime import date
 
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import today as today_local
-from portal.core.db import atomic
+from portal.core.db import atomic, query
 from portal.directory.tables import Implantation
 from portal.history.services import record
 from portal.uaa.learner_csv import Fault, ImportRefused, LearnerLine, Parsed, parse_learners
 from portal.uaa.rules import PENDING
-from portal.uaa.tables import Attempt, Learner, Option
+from portal.uaa.tables import Learner, Option
 
 
 # --- import ----------------------------------------------------------------------------------------------------
@@ -189,14 +189,14 @@ async def _insert_learners(rows: list[dict]) -> list[int]:
     for chunk in _chunks(rows):
         sql = f'INSERT INTO "learner" ({columns}) VALUES ' + ", ".join([one] * len(chunk)) + ' RETURNING "id"'
         args = [value for row in chunk for value in (*(row[name] for name in _LEARNER_COLUMNS), False)]
-        ids += [row["id"] for row in await Learner.raw(sql, *args)]
+        ids += [row["id"] for row in await query(sql, *args)]
     return ids
 
 
 async def _update_learner(learner_id: int, values: dict) -> None:
     """Write the file's values over a learner and bump its version."""
     assignments = ", ".join(f'"{name}" = {{}}' for name in _UPDATED_COLUMNS)
-    await Learner.raw(f'UPDATE "learner" SET {assignments}, "version" = "version" + 1 WHERE "id" = {{}}',
+    await query(f'UPDATE "learner" SET {assignments}, "version" = "version" + 1 WHERE "id" = {{}}',
                       *(values[name] for name in _UPDATED_COLUMNS), learner_id)
 
 
@@ -209,7 +209,7 @@ async def _add_pending_attempts(learner_ids: list[int], establishment_id: int, *
         placeholders = ", ".join(["{}"] * len(chunk))
         # NOT IN on the learner's own attempts (index on uaa_attempt.learner): the cost stays per learner.
         held = ' AND u."id" NOT IN (SELECT a."uaa" FROM "uaa_attempt" a WHERE a."learner" = l."id")' if check else ""
-        rows = await Attempt.raw(
+        rows = await query(
             'INSERT INTO "uaa_attempt" ("learner", "uaa", "sequence", "status", "presented_on", "establishment", '
             '"updated_by", "updated_at", "version") '
             'SELECT l."id", u."id", 1, {}, NULL, {}, NULL, NULL, 1 FROM "learner" l '

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from portal.core.db import query
 from portal.core.kept import KeptValues
-from portal.uaa.tables import UaaStamp
 
 _kept: KeptValues[Any] = KeptValues(512)  # schools × kinds
 
@@ -25,7 +25,7 @@ def clear() -> None:
 
 async def school_stamp(establishment_id: int) -> int:
     """The current change counter of a school's UAA data (0 before any change was counted)."""
-    rows = await UaaStamp.raw("SELECT version FROM uaa_stamp WHERE establishment = {}", establishment_id)
+    rows = await query("SELECT version FROM uaa_stamp WHERE establishment = {}", establishment_id)
     return rows[0]["version"] if rows else 0
 
 

@@ -12,6 +12,7 @@ from piccolo.engine import engine_finder
 
 from portal.accounts.tables import AccessRequest
 from portal.conventions.tables import Convention
+from portal.core import db
 from portal.core.clock import now
 from portal.dashboards import services
 from portal.directory.tables import Establishment, Pole, PoleSchool
@@ -32,7 +33,7 @@ _TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z_]+)"?', re.IGNORECASE)
 
 @pytest.fixture
 def board_sql(monkeypatch):
-    """The SQL statements run while the board blocks are computed."""
+    """The SQL statements run while the board blocks are computed (Piccolo's queries and prebuilt ones)."""
     statements: list[str] = []
     engine_class = type(engine_finder())  # the PostgreSQL engine's instances take no new attribute
     run = engine_class.run_querystring
@@ -51,7 +52,15 @@ def board_sql(monkeypatch):
         finally:
             _inside_board.reset(token)
 
+    compile_template = db._compile
+
+    def recording_template(template, *args):  # the prebuilt statements of portal.core.db.query
+        if _inside_board.get():
+            statements.append(template)
+        return compile_template(template, *args)
+
     monkeypatch.setattr(engine_class, "run_querystring", recording)
+    monkeypatch.setattr(db, "_compile", recording_template)
     monkeypatch.setattr(services, "board_blocks", flagged)
     return statements
 

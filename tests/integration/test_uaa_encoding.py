@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.accounts.tables import Account
+from portal.core.clock import today
 from portal.directory.tables import Establishment, Implantation
 from portal.history.tables import HistoryEvent
-from portal.uaa import encoding
+from portal.uaa import attempt_saves, encoding
 from portal.uaa.tables import (
     Attempt,
     Attestation,
@@ -24,7 +25,7 @@ from tests.integration.conftest import login, post_form, queries_for, text
 pytestmark = pytest.mark.anyio
 
 HTMX = {"HX-Request": "true"}
-TODAY = encoding.today()
+TODAY = today()
 DAY1 = TODAY - timedelta(days=40)
 DAY2 = TODAY - timedelta(days=20)
 
@@ -307,8 +308,8 @@ async def test_concurrent_saves_of_one_uaa_keep_the_invariants(demo, race):
         pending = await _insert(Attempt(learner=data["learner"], uaa=uaa, sequence=2, status="a_encoder",
                                         establishment=data["school"]))
         outcomes = await asyncio.gather(
-            encoding.save_attempt(user, first, first_change[0], first_change[1].isoformat(), "2"),
-            encoding.save_attempt(user, pending, "echec", DAY2.isoformat(), "1", learner=str(data["learner"]),
+            attempt_saves.save_attempt(user, first, first_change[0], first_change[1].isoformat(), "2"),
+            attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1", learner=str(data["learner"]),
                                   uaa=str(uaa)),
             return_exceptions=True,
         )
@@ -317,6 +318,93 @@ async def test_concurrent_saves_of_one_uaa_keep_the_invariants(demo, race):
         rows = await attempts_of(data["learner"], uaa)
         assert problems([AttemptState(r["sequence"], r["status"], r["presented_on"]) for r in rows]) == [], rows
         await Attempt.delete().where(Attempt.learner == data["learner"])
+
+
+async def test_two_saves_of_the_same_row_at_once_one_wins(demo):
+    """The same row to encode saved twice at once (two teachers, the same form): one save wins, the other is
+    refused as stale; one row to encode follows, one event is recorded."""
+    import asyncio
+
+    data = await make_learner()
+    user = _teacher(await _id(Account, Account.username == "pierre.leroy"), data["school"])
+    uaa, pending = data["uaas"][0], data["attempts"][0]
+    outcomes = await asyncio.gather(
+        *(attempt_saves.save_attempt(user, pending, "echec", day.isoformat(), "1") for day in (DAY1, DAY2)),
+        return_exceptions=True)
+    assert sum(isinstance(o, attempt_saves.Saved) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, encoding.StaleAttempt) for o in outcomes) == 1, outcomes
+    rows = await attempts_of(data["learner"], uaa)
+    assert [(r["sequence"], r["status"], r["version"]) for r in rows] == [(1, "echec", 2), (2, "a_encoder", 1)]
+    events = await HistoryEvent.select().where(
+        (HistoryEvent.entity == "uaa_attempt") & (HistoryEvent.entity_id == pending))
+    assert len(events) == 1
+
+
+async def test_an_encoding_is_written_and_recorded_in_one_statement_on_postgresql(client):
+    """A row to encode saved as Echec: on PostgreSQL the UAA's rows are read, then one statement updates the row,
+    adds the next row to encode and records the event; SQLite writes them in one transaction. The event is the
+    same either way."""
+    from piccolo.engine import engine_finder
+
+    data = await make_learner()
+    await login(client, "pierre.leroy")
+    first, uaa = data["attempts"][0], data["uaas"][0]
+    engine = engine_finder()
+    before = engine.query_id
+    response = await save(client, first, "echec", DAY1, htmx=True)
+    assert response.status_code == 200
+    # session + the UAA's rows + the one statement; SQLite: + the update, the new row and the event
+    assert engine.query_id - before == (3 if engine.engine_type == "postgres" else 5), engine.query_id - before
+    rows = await attempts_of(data["learner"], uaa)
+    assert [(r["sequence"], r["status"], r["presented_on"], r["version"]) for r in rows] == [
+        (1, "echec", DAY1, 2), (2, "a_encoder", None, 1)]
+    assert f'id="tentative-{rows[1]["id"]}"' in response.text
+    event = await HistoryEvent.select().where(
+        (HistoryEvent.entity == "uaa_attempt") & (HistoryEvent.entity_id == first)).output(load_json=True).first()
+    assert event["action"] == "encodage" and event["actor_username"] == "pierre.leroy"
+    assert event["establishment_id"] == data["school"]
+    assert event["before"] == {"status": "a_encoder", "presented_on": None, "version": 1}
+    assert event["after"] == {"status": "echec", "presented_on": DAY1.isoformat(), "version": 2,
+                              "learner_id": data["learner"], "uaa_id": uaa, "uaa": "10020", "sequence": 1,
+                              "pending_removed": [], "pending_added": rows[1]["id"]}
+    assert event["summary"] == (f"Jules Testeur — UAA 10020, présentation 1 : A encoder → "
+                                f"Echec ({DAY1.strftime('%d/%m/%Y')})")
+
+
+@pytest.mark.parametrize("meanwhile", ["date-moved-later", "date-moved-earlier"])
+async def test_a_save_in_one_statement_writes_nothing_when_the_rows_changed_since_read(demo, meanwhile):
+    """PostgreSQL's one statement checks that the UAA's rows are still those read: after another save of the
+    UAA between the read and the write it writes nothing, and the save takes the general way, which applies the
+    rules to the rows as they now are (refused when the earlier Echec now comes after the date, saved
+    otherwise)."""
+    from piccolo.engine import engine_finder
+
+    if engine_finder().engine_type != "postgres":
+        pytest.skip("the one-statement save is PostgreSQL's (SQLite writes in one transaction)")
+    data = await make_learner()
+    user = _teacher(await _id(Account, Account.username == "pierre.leroy"), data["school"])
+    uaa, first = data["uaas"][0], data["attempts"][0]
+    await attempt_saves.save_attempt(user, first, "echec", DAY1.isoformat(), "1")
+    pending = (await attempts_of(data["learner"], uaa))[1]["id"]
+    read, target = await attempt_saves._uaa_attempts(pending)
+    checked = await attempt_saves._check(data["school"], pending, read, target, "echec", DAY2.isoformat(), "1",
+                                         TODAY, None, None)
+    moved = DAY2 + timedelta(days=5) if meanwhile == "date-moved-later" else DAY1 - timedelta(days=5)
+    await attempt_saves.save_attempt(user, first, "echec", moved.isoformat(), "2")
+    before = await snapshot(data["learner"])
+    events = await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt")
+
+    assert await attempt_saves._write_in_one_statement(user, data["school"], checked) == (False, None)
+    assert await snapshot(data["learner"]) == before
+    assert await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt") == events
+
+    if meanwhile == "date-moved-later":
+        with pytest.raises(encoding.EncodingError, match="ne peut pas précéder"):
+            await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
+        assert await snapshot(data["learner"]) == before
+    else:
+        saved = await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
+        assert [(r.sequence, r.status) for r in saved.rows] == [(1, "echec"), (2, "echec"), (3, "a_encoder")]
 
 
 async def test_a_garbled_version_is_refused(client):

@@ -43,10 +43,10 @@ async def _reference_page(learner_id: int, school: int):
         (Learner.id == learner_id) & ((Learner.establishment == school) | Learner.id.is_in(former)))
     if not found:
         return None, None
-    query = Attempt.select(*encoding._ROW_COLUMNS).where(Attempt.learner == learner_id)
+    query = Attempt.select(*encoding.ROW_COLUMNS).where(Attempt.learner == learner_id)
     if found[0]["establishment"] != school:
         query = query.where(Attempt.establishment == school)
-    return encoding._header(found[0]), [encoding._row(d) for d in await _ordered(query)]
+    return encoding._header(found[0]), [encoding.attempt_row(d) for d in await _ordered(query)]
 
 
 async def _busiest_learner() -> dict:
@@ -114,8 +114,8 @@ async def test_own_results_read_what_the_piccolo_selects_read(demo):
     result = await encoding.own_results(_user(account_id=account), encoding.Criteria(per_page=100))
 
     headers = await Learner.select(*_HEADER_COLUMNS).where(Learner.account == account).order_by(Learner.id)
-    rows = [encoding._row(d) for d in await _ordered(
-        Attempt.select(*encoding._ROW_COLUMNS).where(Attempt.learner.is_in(linked)))]
+    rows = [encoding.attempt_row(d) for d in await _ordered(
+        Attempt.select(*encoding.ROW_COLUMNS).where(Attempt.learner.is_in(linked)))]
     assert result.learners == [encoding._header(d) for d in headers]
     # Attempts of the same UAA and number of two learners have no order between them: compare the rest.
     assert sorted(r.id for r in result.listing.rows) == sorted(r.id for r in rows[:100])
