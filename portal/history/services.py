@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -81,21 +82,30 @@ def event_insert(actor: Actor, entity: str, action: str, *, entity_id_sql: str, 
     caller appends the ``FROM`` (and any ``RETURNING``). ``entity_id_sql`` is the SQL of the changed row's id
     (``changed.id``); ``after_sql`` adds keys to ``after`` whose values only the statement knows (the id of a row
     it inserts: ``{"pending_added": "(SELECT id FROM added)"}``), written as JSON after the others."""
-    values = _values(actor, entity, None, action, before, after, summary, establishment_id, pole_id)
-    columns = [f"{{}}::{kind}" for kind in _TYPES]
-    columns[_ENTITY_ID] = entity_id_sql
+    extra = tuple((after_sql or {}).items())
+    values = _values(actor, entity, None, action, before, None if extra else after, summary, establishment_id,
+                     pole_id)
     del values[_ENTITY_ID]
-    if after_sql:
-        # after's JSON text, its closing brace left off, then each key and its value's JSON from SQL
+    if extra:
+        # after's JSON text, its closing brace left off, then each key: its value's JSON comes from the statement
         pieces = [json.dumps(_jsonable(after or {}), ensure_ascii=False)[:-1]]
-        parts = ["{}::text"]
-        for index, (key, expression) in enumerate(after_sql.items()):
-            pieces.append((", " if after or index else "") + json.dumps(key) + ": ")
-            parts += ["{}::text", f"coalesce(to_json({expression})::text, 'null')"]
-        columns[_AFTER] = "(" + " || ".join(parts) + " || '}}')::json"  # '}}': a brace, once Piccolo reads it
+        pieces += [(", " if after or index else "") + json.dumps(key) + ": " for index, (key, _sql) in enumerate(extra)]
         at = _AFTER - 1  # the position of after's value once the entity id is left out
         values[at:at + 1] = pieces
-    return f"INSERT INTO history_event ({', '.join(_COLUMNS)}) SELECT {', '.join(columns)}", values
+    return _event_insert_sql(entity_id_sql, extra), values
+
+
+@functools.cache
+def _event_insert_sql(entity_id_sql: str, extra: tuple[tuple[str, str], ...]) -> str:
+    """The text of :func:`event_insert`'s statement: the same for every event of one kind of change."""
+    columns = [f"{{}}::{kind}" for kind in _TYPES]
+    columns[_ENTITY_ID] = entity_id_sql
+    if extra:
+        parts = ["{}::text"]
+        for _key, expression in extra:
+            parts += ["{}::text", f"coalesce(to_json({expression})::text, 'null')"]
+        columns[_AFTER] = "(" + " || ".join(parts) + " || '}}')::json"  # '}}': a brace, once Piccolo reads it
+    return f"INSERT INTO history_event ({', '.join(_COLUMNS)}) SELECT {', '.join(columns)}"
 
 
 def recorded_with(change_sql: str, change_args: list, actor: Actor, entity: str, action: str, *,
