@@ -21,6 +21,8 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 
 from portal.accounts.identity import CurrentUser
 from portal.accounts.sessions import user_for_token
@@ -150,6 +152,11 @@ class LargePage(Template):
             is_head_response=is_head_response, media_type=self.media_type or media_type or "text/html",
             status_code=self.status_code or status_code,
         )
+
+
+def csrf_token(request: Request) -> str:
+    """The request's CSRF token, as templates get it from ``csrf_token()`` (for HTML written in Python)."""
+    return value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
 
 
 def page(request: Request, template: str, status_code: int = 200, *, large: bool = False,

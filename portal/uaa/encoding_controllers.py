@@ -21,14 +21,15 @@ from litestar.params import FromPath, FromQuery
 from portal.core import web
 from portal.core.clock import today
 from portal.core.web import Form
-from portal.uaa import attempt_saves, encoding, rows
+from portal.uaa import attempt_saves, encoding
+from portal.uaa import rows as rows_module
 
 PAGE_TEMPLATE = "uaa/learner.html"
 TABLE_TEMPLATE = "uaa/partials/attempt_table.html"
 OWN_TEMPLATE = "uaa/my_results.html"
 NOT_FOUND = "Cet élève n'existe pas ou ne relève pas de l'établissement pour lequel vous agissez."
 #: What attempt_table.html needs to write the rows (portal.uaa.rows), in the context of every page that includes it.
-ROW_WRITERS = {"uaa_group_html": rows.group_html, "uaa_rows_context": rows.RowsContext}
+ROW_WRITERS = {"uaa_group_html": rows_module.group_html, "uaa_rows_context": rows_module.RowsContext}
 NOTICES = {
     "1": "L'enregistrement a été effectué.",
     "0": "Aucune modification à enregistrer.",
@@ -122,24 +123,27 @@ class EncodingController(Controller):
         return web.redirect(request, _with_notice(back, saved.changed))
 
     def _group(self, request: Request, learner_id: int, rows: list[encoding.AttemptRow],
-               criteria: encoding.Criteria, status: int, **extra) -> Response:
-        """The ``<tbody>`` of one UAA: every attempt of it passing the list's filters (paging aside)."""
+               criteria: encoding.Criteria, status: int, *, row_errors: dict | None = None,
+               row_values: dict | None = None, row_notices: dict | None = None,
+               target_attempt: int | None = None) -> Response:
+        """The ``<tbody>`` of one UAA: every attempt of it passing the list's filters (paging aside), written by
+        :func:`portal.uaa.rows.group_html`, the writer of every group of the list (attempt_table.html), without a
+        template around it: it is the whole answer, and the template's render cost as much as the rows."""
         user = web.current_user(request)
         shown = encoding.apply_filters(rows, criteria)
         group = encoding.Group(uaa_id=rows[0].uaa_id, rows=shown)
-        path = encoding.learner_path(learner_id)
-        context = {
-            "fragment_group": group, "editable": True, "path": path, "back": criteria.url(path),
-            "criteria": criteria, "today": today(), "show_attestation": user.can("uaa.attestation"),
-            "swappable": True, "row_errors": {}, "row_values": {}, "row_notices": {}, **ROW_WRITERS, **extra,
-        }
+        row_errors, row_notices = row_errors or {}, row_notices or {}
+        context = rows_module.RowsContext(
+            editable=True, today=today(), back=criteria.url(encoding.learner_path(learner_id)),
+            show_attestation=user.can("uaa.attestation"), csrf_token=web.csrf_token(request),
+            row_errors=row_errors, row_values=row_values or {}, row_notices=row_notices,
+            target_attempt=target_attempt)
         # A message for a row the filters hide (e.g. an Echec saved while failures are hidden) goes on the group.
         visible = {row.id for row in shown}
-        context["group_messages"] = [
-            (kind, message) for kind, messages in (("error", context["row_errors"]), ("notice", context["row_notices"]))
-            for attempt, message in messages.items() if attempt not in visible
-        ]
-        return web.page(request, TABLE_TEMPLATE, status_code=status, **context)
+        messages = [(kind, message) for kind, by_row in (("error", row_errors), ("notice", row_notices))
+                    for attempt, message in by_row.items() if attempt not in visible]
+        html = rows_module.group_html(group, context, swappable=True, messages=messages)
+        return Response(content=str(html), status_code=status, media_type="text/html; charset=utf-8")
 
     @get("/mes-resultats", name="uaa_own_results", opt={"permission": "uaa.own_results"})
     async def own(self, request: Request, masquer_echec: FromQuery[str | None] = None,
