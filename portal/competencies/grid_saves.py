@@ -75,7 +75,7 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
     """Inside a transaction: read the cell, apply the version rule, write it and record the change."""
     # PostgreSQL: two saves of one cell wait for each other (SQLite's IMMEDIATE transaction already does)
     found = await query(_CELL_SQL + ("" if is_sqlite() else " FOR UPDATE"), evaluation_id, learner_id,
-                               node_id)
+                        node_id)
     current = found[0] if found else None
     level, version = (current["level"], current["version"]) if current else ("", 0)
     plan = rules.plan_cell(level, version, wanted, before, expected)
@@ -87,10 +87,10 @@ async def _write_cell(user: CurrentUser, school: int, evaluation_id: int, learne
     stamp = now()
     if current:
         done = await query(_CELL_UPDATE_SQL, wanted, version + 1, user.account_id, stamp, current["id"],
-                                  version)
+                           version)
     else:
         done = await query(_CELL_INSERT_SQL, evaluation_id, learner_id, node_id, wanted, user.account_id,
-                                  stamp)
+                           stamp)
     if not done:
         # Someone created the cell between our read and our write (two first saves at once on PostgreSQL: the
         # insert waited for theirs to commit). A new statement sees their row: refuse with its value.

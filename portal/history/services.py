@@ -53,7 +53,7 @@ async def record(
     One prebuilt statement: it runs inside the writers' transactions, where Piccolo's builder (about a
     millisecond) would hold up every other writer."""
     await query(_INSERT_SQL, *_values(actor, entity, entity_id, action, before, after, summary,
-                                                 establishment_id, pole_id))
+                                      establishment_id, pole_id))
 
 
 def _values(actor: Actor, entity: str, entity_id: Any, action: str, before: dict | None, after: dict | None,

@@ -95,6 +95,12 @@ UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, up
        establishment = {}
 """
 _UPDATE_SQL = _SET_SQL + "WHERE id = {} AND version = {} RETURNING id"
+#: The same when the row was encoded by the school acted for: the establishment is not set again, since SQLite
+#: rewrites an index entry of every column it sets, changed or not (one page less to write at each commit).
+_UPDATE_SAME_SCHOOL_SQL = """
+UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {}
+WHERE id = {} AND version = {} RETURNING id
+"""
 _INSERT_PENDING_SQL = """
 INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
 VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
@@ -244,8 +250,12 @@ async def _write_in_transaction(user: CurrentUser, school: int, checked: _Checke
     target, updated, plan, rows = checked.target, checked.updated, checked.plan, checked.rows
     attempt_id = target.id
     stamp = now()
-    changed_rows = await query(_UPDATE_SQL, updated.status, updated.presented_on, user.account_id, stamp,
-                                     school, attempt_id, target.version)
+    if target.establishment_id == school:
+        changed_rows = await query(_UPDATE_SAME_SCHOOL_SQL, updated.status, updated.presented_on, user.account_id,
+                                   stamp, attempt_id, target.version)
+    else:
+        changed_rows = await query(_UPDATE_SQL, updated.status, updated.presented_on, user.account_id, stamp,
+                                   school, attempt_id, target.version)
     if not changed_rows:
         raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
     removed_ids = [r.id for r in rows if r.sequence in plan.delete_pending]
@@ -258,7 +268,7 @@ async def _write_in_transaction(user: CurrentUser, school: int, checked: _Checke
     added_id = None
     if plan.insert_pending is not None:
         inserted = await query(_INSERT_PENDING_SQL, target.learner_id, target.uaa_id, plan.insert_pending,
-                                     PENDING, school, user.account_id, stamp)
+                               PENDING, school, user.account_id, stamp)
         added_id = inserted[0]["id"]
     if checked.revokes:
         # Imported at call time: the attestations build on the same tables and are built alongside.

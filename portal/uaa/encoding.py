@@ -98,7 +98,7 @@ class Criteria:
         number = self.page if page is None else page
         if with_page and number > 1:
             params.append(("page", str(number)))
-        return urlencode(params)
+        return urlencode(params) if params else ""
 
     def url(self, path: str, page: int | None = None) -> str:
         """``path`` with these criteria."""

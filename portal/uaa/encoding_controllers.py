@@ -97,8 +97,9 @@ class EncodingController(Controller):
         back_raw = data.get("retour")
         criteria = encoding.criteria_from_url(back_raw)
         try:
-            saved = await attempt_saves.save_attempt(user, attempt_id, data.get("status"), data.get("presented_on"),
-                                                data.get("version"), learner=data.get("eleve"), uaa=data.get("uaa"))
+            saved = await attempt_saves.save_attempt(
+                user, attempt_id, data.get("status"), data.get("presented_on"), data.get("version"),
+                learner=data.get("eleve"), uaa=data.get("uaa"))
         except encoding.EncodingError as error:
             rows = error.rows
             if error.status_code == 409 or not rows:  # show the rows as they stand now that the transaction is over

@@ -294,7 +294,7 @@ async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> Search
     direction = " ASC" if criteria.order == "asc" else " DESC"
     order = ", ".join(name + direction for name in (column, *(t for t in _TIES_SQL if t != column)))
     data = await query(f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}", *args,
-                             criteria.size, (criteria.page - 1) * criteria.size)
+                       criteria.size, (criteria.page - 1) * criteria.size)
     rows = [LearnerRow(id=d["id"], establishment=d["fase"] or d["uai"] or "", last_name=d["last_name"],
                        first_name=d["first_name"], sex=d["sex"], birth_date=as_date(d["birth_date"]),
                        cf_number=d["cf_number"], study_year=d["study_year"], option_code=d["option_code"] or "",

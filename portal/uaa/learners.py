@@ -197,7 +197,7 @@ async def _update_learner(learner_id: int, values: dict) -> None:
     """Write the file's values over a learner and bump its version."""
     assignments = ", ".join(f'"{name}" = {{}}' for name in _UPDATED_COLUMNS)
     await query(f'UPDATE "learner" SET {assignments}, "version" = "version" + 1 WHERE "id" = {{}}',
-                      *(values[name] for name in _UPDATED_COLUMNS), learner_id)
+                *(values[name] for name in _UPDATED_COLUMNS), learner_id)
 
 
 async def _add_pending_attempts(learner_ids: list[int], establishment_id: int, *, check: bool) -> int:

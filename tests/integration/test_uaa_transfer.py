@@ -64,3 +64,21 @@ async def test_wrong_birth_date_or_cf_changes_nothing(client):
 async def test_teacher_cannot_transfer(client):
     await login(client, "pierre.leroy")
     assert (await client.get("/uaa/transfert")).status_code == 403
+
+
+async def test_a_row_the_new_school_saves_becomes_the_new_schools(client):
+    """A row the old school encoded and the new school saves again (here the last Echec's date corrected) is the
+    new school's from then on, as is the row to encode that follows it."""
+    learner_id, old_school = await _learner_at("99102")
+    await login(client, "thomas.girard")
+    await post_form(client, "/uaa/transfert", {"cf_number": "7700001/20", "birth_date": "04/05/2009"})
+    new_school = (await Establishment.objects().get(Establishment.fase == "99107")).id
+    await login(client, "pierre.leroy")  # teacher at the new school
+    attempt = await Attempt.objects().get(Attempt.learner == learner_id)
+    response = await post_form(client, f"/uaa/tentatives/{attempt.id}",
+                               {"status": "echec", "presented_on": "2026-10-02", "version": str(attempt.version)})
+    assert response.status_code == 303
+    rows = await Attempt.select().where(Attempt.learner == learner_id).order_by(Attempt.sequence)
+    assert [(r["status"], r["presented_on"], r["establishment"]) for r in rows] == [
+        ("echec", date(2026, 10, 2), new_school), ("a_encoder", None, new_school)]
+    assert old_school != new_school
