@@ -90,17 +90,12 @@ LEFT JOIN uaa u ON u.id = a.uaa
 LEFT JOIN training_profile p ON p.id = u.profile
 ORDER BY a.sequence
 """
-_SET_SQL = """
-UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {},
-       establishment = {}
-"""
+_SET = "status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {}"
+_SET_SQL = f"UPDATE uaa_attempt SET {_SET}, establishment = {{}}\n"
 _UPDATE_SQL = _SET_SQL + "WHERE id = {} AND version = {} RETURNING id"
 #: The same when the row was encoded by the school acted for: the establishment is not set again, since SQLite
 #: rewrites an index entry of every column it sets, changed or not (one page less to write at each commit).
-_UPDATE_SAME_SCHOOL_SQL = """
-UPDATE uaa_attempt SET status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {}
-WHERE id = {} AND version = {} RETURNING id
-"""
+_UPDATE_SAME_SCHOOL_SQL = f"UPDATE uaa_attempt SET {_SET}\nWHERE id = {{}} AND version = {{}} RETURNING id"
 _INSERT_PENDING_SQL = """
 INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
 VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
