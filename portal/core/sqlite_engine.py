@@ -197,6 +197,17 @@ async def _one_trip(connection: aiosqlite.Connection, query: str, args: list[Any
     return await connection._execute(_fetch_all, connection._conn, query, args or [])
 
 
+_process_id = os.getpid()  # a system call each time otherwise, twice a write: kept, and renewed in a forked child
+
+
+def _forked() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class WriteLock:
     """Writers take turns: first within the event loop (asyncio), then across processes (``flock``)."""
 
@@ -317,9 +328,9 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def lock_file(self) -> int:
         """The descriptor of ``<database>.write-lock``, opened once per process."""
-        if self._lock_fd is None or self._lock_pid != os.getpid():
+        if self._lock_fd is None or self._lock_pid != _process_id:
             self._lock_fd = os.open(self.path + ".write-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            self._lock_pid = os.getpid()
+            self._lock_pid = _process_id
         return self._lock_fd
 
     def transaction(self, transaction_type: TransactionType = TransactionType.deferred,

@@ -62,8 +62,20 @@ def _values(actor: Actor, entity: str, entity_id: Any, action: str, before: dict
     return [now(), actor.account_id, actor.username[:20], actor.profile,
             establishment_id if establishment_id is not None else actor.establishment_id,
             pole_id if pole_id is not None else actor.pole_id, entity, entity_id, action, summary[:255],
-            None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
-            None if after is None else json.dumps(_jsonable(after), ensure_ascii=False)]
+            None if before is None else _json(before), None if after is None else _json(after)]
+
+
+#: One encoder for every event (``json.dumps`` with an option builds a new one each call); a value JSON has no
+#: type for (a date) is written as its text, as :func:`_jsonable` does.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _json(value: dict) -> str:
+    """An event's ``before`` or ``after`` as JSON text."""
+    try:
+        return _ENCODER.encode(value)
+    except TypeError:  # a key JSON cannot take (a date): every key as its text
+        return _ENCODER.encode(_jsonable(value))
 
 
 _COLUMNS = ("at", "actor_id", "actor_username", "profile", "establishment_id", "pole_id", "entity", "entity_id",
@@ -88,7 +100,7 @@ def event_insert(actor: Actor, entity: str, action: str, *, entity_id_sql: str, 
     del values[_ENTITY_ID]
     if extra:
         # after's JSON text, its closing brace left off, then each key: its value's JSON comes from the statement
-        pieces = [json.dumps(_jsonable(after or {}), ensure_ascii=False)[:-1]]
+        pieces = [_json(after or {})[:-1]]
         pieces += [(", " if after or index else "") + json.dumps(key) + ": " for index, (key, _sql) in enumerate(extra)]
         at = _AFTER - 1  # the position of after's value once the entity id is left out
         values[at:at + 1] = pieces
