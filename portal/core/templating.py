@@ -20,7 +20,8 @@ def format_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = local(value)
-    return value.strftime("%d/%m/%Y")
+    # written by hand: strftime costs more than the rest of a list row's date cell
+    return f"{value.day:02d}/{value.month:02d}/{value.year}"
 
 
 def format_datetime(value: datetime | None) -> str:

@@ -10,12 +10,17 @@ An editable row carries its own form (``form-tentative-ID``); its date and statu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
 from portal.core.html import Html, text
 from portal.core.templating import format_date
 from portal.i18n import current_language, gettext
+
+#: The words every row repeats (UAA codes and labels, profiles, statuses: a vocabulary of a few hundred), escaped
+#: once, instead of again for each row of each answer.
+_vocabulary = functools.lru_cache(maxsize=4096)(text)
 
 _STATUS_CHOICES = (("a_encoder", "A encoder"), ("reussite", "Réussite"), ("echec", "Echec"))
 _ATTESTATION_BASE = "/uaa/attestations/tentative/"
@@ -72,10 +77,10 @@ def _row(row, context: RowsContext, words: dict[str, str]) -> str:
     error = context.row_errors.get(row.id)
     notice = context.row_notices.get(row.id)
     typed = context.row_values.get(row.id)
-    code = text(row.uaa_code)
+    code = _vocabulary(row.uaa_code)
     where = f"{words['of_uaa']} {code}, {words['presentation']} {int(row.sequence)}"
     invalid = f' aria-invalid="true" aria-describedby="erreur-{rid}"' if error else ""
-    icon = f'<span class="status-icon" aria-hidden="true">{text(row.status_icon)}</span>'
+    icon = f'<span class="status-icon" aria-hidden="true">{_vocabulary(row.status_icon)}</span>'
     form = ""
     if context.editable and row.editable:
         status = typed["status"] if typed else row.status
@@ -101,8 +106,8 @@ def _row(row, context: RowsContext, words: dict[str, str]) -> str:
                 f'<button type="submit">{words["save"]}<span class="visually-hidden"> '
                 f'{words["the_presentation"]} {int(row.sequence)} {words["of_uaa"]} {code}</span></button></form>')
     else:
-        date_cell = text(format_date(row.presented_on))
-        status_cell = f"{icon} {text(gettext(row.status_label))}"
+        date_cell = format_date(row.presented_on)  # digits and slashes: nothing to escape
+        status_cell = f"{icon} {_vocabulary(gettext(row.status_label))}"
     attestation = ""
     if row.status == "reussite" and context.show_attestation:
         attestation = (f'<a class="attestation" href="{text(context.attestation_base)}{rid}">'
@@ -113,7 +118,7 @@ def _row(row, context: RowsContext, words: dict[str, str]) -> str:
         messages = f'<p class="field-error" id="erreur-{rid}" role="alert">{text(error)}</p>'
     if notice:
         messages += f'<p class="hint" role="status">{text(notice)}</p>'
-    return (f'<tr id="tentative-{rid}" class="attempt status-{text(row.status)}">'
-            f'<td>{text(row.profile_label)}</td><td>{code}</td><td>{text(row.uaa_label)}</td>'
+    return (f'<tr id="tentative-{rid}" class="attempt status-{_vocabulary(row.status)}">'
+            f'<td>{_vocabulary(row.profile_label)}</td><td>{code}</td><td>{_vocabulary(row.uaa_label)}</td>'
             f'<td>{date_cell}</td><td class="status">{status_cell}</td>'
             f'<td class="actions">{form}{attestation}{messages}</td></tr>')
