@@ -3,7 +3,7 @@
 The learners of the establishment acted for (never another's), filtered by school year, implantation, year of
 study, option and a text, sorted by a whitelisted column, paged. A page costs four queries whatever the number of
 rows: the implantations, the distinct (school year, year of study, option) of the school, the count and the page
-itself; the first two are kept against the school's ``uaa_stamp``.
+itself; the first two are kept against the school's ``uaa_stamp``. On PostgreSQL the count comes with the page.
 """
 
 from __future__ import annotations
@@ -218,6 +218,20 @@ FROM learner l
 LEFT JOIN uaa_option o ON o.id = l.option
 LEFT JOIN establishment e ON e.id = l.establishment
 WHERE """
+#: PostgreSQL: the page and the count in one scan of the school's learners (``COUNT(*) OVER ()`` before the LIMIT),
+#: the options and establishment joined to the page's rows only (the option inside too when it is sorted on).
+_PG_COUNTED_PAGE_SQL = """
+SELECT l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex, l.birth_date AS birth_date,
+       l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code, o.label AS option_label,
+       e.fase AS fase, e.uai AS uai, l.total AS total
+FROM (SELECT l.*, COUNT(*) OVER () AS total FROM learner l{option_join}
+      WHERE {where}
+      ORDER BY {order}
+      LIMIT {{}} OFFSET {{}}) l
+LEFT JOIN uaa_option o ON o.id = l.option
+LEFT JOIN establishment e ON e.id = l.establishment
+ORDER BY {order}
+"""
 #: :data:`SORTS`' columns → SQL (nothing else reaches ORDER BY).
 _SORT_SQL = {
     "last_name": "l.last_name", "first_name": "l.first_name", "sex": "l.sex", "birth_date": "l.birth_date",
@@ -282,19 +296,29 @@ async def search_learners(user: CurrentUser, criteria: SearchCriteria) -> Search
         conditions.append(sql)
         args += values
     where = " AND ".join(conditions)
-
-    # Counted apart: COUNT(*) OVER () in the page's select was measured 2.5 times slower than the two statements
-    # (SQLite then builds every matching row, joins included, before it sorts).
-    total = (await query(_SEARCH_COUNT_SQL + where, *args))[0]["count"]
-    pages = max(1, -(-total // criteria.size))
-    criteria = replace(criteria, page=min(criteria.page, pages))
-
     column_name, _label = SORTS[criteria.sort]
     column = _SORT_SQL[column_name]
     direction = " ASC" if criteria.order == "asc" else " DESC"
     order = ", ".join(name + direction for name in (column, *(t for t in _TIES_SQL if t != column)))
-    data = await query(f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}", *args,
-                       criteria.size, (criteria.page - 1) * criteria.size)
+
+    data, total = None, None
+    if not is_sqlite():
+        # One scan for the page and its count: 0.98–1.04 ms of the database's time against 1.10–1.22 for the two
+        # statements. No row means no match or a page past the last: then counted apart, and the last page read.
+        option_join = "\n      LEFT JOIN uaa_option o ON o.id = l.option" if column == "o.code" else ""
+        counted_sql = _PG_COUNTED_PAGE_SQL.format(where=where, order=order, option_join=option_join)
+        data = await query(counted_sql, *args, criteria.size, (criteria.page - 1) * criteria.size)
+        if data:
+            total = data[0]["total"]
+    if total is None:
+        # Counted apart on SQLite: COUNT(*) OVER () in the page's select was measured 2.5 times slower than the
+        # two statements (SQLite then builds every matching row, joins included, before it sorts).
+        total = (await query(_SEARCH_COUNT_SQL + where, *args))[0]["count"]
+        criteria = replace(criteria, page=min(criteria.page, max(1, -(-total // criteria.size))))
+        if is_sqlite() or total:
+            data = await query(f"{_SEARCH_PAGE_SQL}{where}\nORDER BY {order}\nLIMIT {{}} OFFSET {{}}", *args,
+                               criteria.size, (criteria.page - 1) * criteria.size)
+    pages = max(1, -(-total // criteria.size))
     rows = [LearnerRow(id=d["id"], establishment=d["fase"] or d["uai"] or "", last_name=d["last_name"],
                        first_name=d["first_name"], sex=d["sex"], birth_date=as_date(d["birth_date"]),
                        cf_number=d["cf_number"], study_year=d["study_year"], option_code=d["option_code"] or "",

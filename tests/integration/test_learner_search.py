@@ -170,6 +170,21 @@ async def test_sorting_by_column_headers(client):
     assert 'aria-sort="ascending"' in body
 
 
+async def test_sorting_by_option_and_a_text_that_matches_nobody(client):
+    """The option's code orders the rows (PostgreSQL sorts the page before it joins the rest), then the name; a
+    text that matches nobody gives the empty result, not an error."""
+    itd = await establishment("99107")
+    later = await add_learners(itd, 3, start=0, option_code="7110")
+    earlier = await add_learners(itd, 3, start=10, option_code="2115")
+    await login(client, "pierre.leroy")
+    assert listed(await client.get("/uaa/recherche?tri=obg")) == earlier + later
+    assert listed(await client.get("/uaa/recherche?tri=obg&ordre=desc")) == (earlier + later)[::-1]
+    assert listed(await client.get("/uaa/recherche?tri=obg&taille=25&page=1&q=%C3%89l%C3%A8ve01")) == earlier
+    nobody = await client.get("/uaa/recherche?q=personne&page=3")
+    assert nobody.status_code == 200 and listed(nobody) == []
+    assert "Aucun élève ne correspond à ces critères." in text(nobody)
+
+
 async def test_paging_25_50_100(client):
     itd = await establishment("99107")
     cfs = await add_learners(itd, 60)
