@@ -19,8 +19,8 @@ taken tries again at each turn of the event loop, serving the process's other re
 Waiting in a thread at once was dearer than it looks: under saves from two workers, about three writers in four
 found the lock taken, and each paid a hand-off to a thread and back; worse, the thread got the lock while the
 event loop was busy with another request, and held it unused until the loop came back to it, so the other
-process found it taken in turn. Measured, two workers, the UAA save chain: 1.11–1.28 → 0.98–1.07 ms of server
-CPU a save, the baseline 0.46–0.48 → 0.42–0.45 ms (bench/README.md).
+process found it taken in turn. Measured, two workers, the UAA save chain: 1.11–1.28 → 0.96–1.04 ms of server
+CPU a save, the baseline 0.46–0.48 → 0.44–0.45 ms (bench/README.md).
 
 Round trips: aiosqlite runs each connection in a thread of its own, and its cursor API takes three trips to that
 thread per statement (execute, fetch, close), each a queue hand-off and a wake-up of the event loop: about 125 µs of
