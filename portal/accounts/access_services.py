@@ -14,7 +14,7 @@ from portal.accounts import rules
 from portal.accounts.identity import AffiliationView, CurrentUser
 from portal.accounts.services import EMAIL_RE, allocate_username, issue_activation
 from portal.accounts.tables import AccessRequest, Account, Affiliation
-from portal.core.clock import local, now
+from portal.core.clock import day_text, local, now
 from portal.core.db import atomic
 from portal.directory.services import (
     establishment_label,
@@ -451,7 +451,7 @@ async def request_for(user: CurrentUser, request_id: int) -> dict:
 
 
 def _already_decided(row: dict) -> AccessError:
-    when = local(row["decided_at"]).strftime("%d/%m/%Y") if isinstance(row.get("decided_at"), datetime) else ""
+    when = day_text(local(row["decided_at"])) if isinstance(row.get("decided_at"), datetime) else ""
     who = f" par {row['decided_by_name']}" if row.get("decided_by_name") else ""
     verb = "acceptée" if row["status"] == "approved" else "refusée"
     return AccessError(409, f"Cette demande a déjà été {verb}{who}" + (f" le {when}" if when else "")

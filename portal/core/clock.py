@@ -21,6 +21,12 @@ def local(value: datetime) -> datetime:
     return as_aware(value).astimezone(BRUSSELS)
 
 
+def day_text(value: date) -> str:
+    """``dd/mm/yyyy``, the French way (written by hand: ``strftime`` costs three times as much, and rows of lists
+    and messages of every save write dates)."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year}"
+
+
 def today() -> date:
     """Today in Brussels: the day the portal's rules and deadlines count in."""
     return local(now()).date()

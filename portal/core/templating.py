@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from portal import i18n
 from portal.core import fragments
-from portal.core.clock import local
+from portal.core.clock import day_text, local
 from portal.permissions import Profile, allowed
 from portal.settings import ROOT
 
@@ -18,10 +18,7 @@ def format_date(value: date | datetime | None) -> str:
     """dd/mm/yyyy, the French way."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = local(value)
-    # written by hand: strftime costs more than the rest of a list row's date cell
-    return f"{value.day:02d}/{value.month:02d}/{value.year}"
+    return day_text(local(value) if isinstance(value, datetime) else value)
 
 
 def format_datetime(value: datetime | None) -> str:

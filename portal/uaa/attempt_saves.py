@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from portal.accounts.identity import CurrentUser
-from portal.core.clock import now, today
+from portal.core.clock import day_text, now, today
 from portal.core.db import atomic, is_sqlite, is_unique_violation, query
 from portal.core.forms import INCOMPLETE_FORM, form_version
 from portal.history.services import event_insert, record
@@ -72,8 +72,7 @@ class Saved:
 
 def _describe(status: str, day: date | None) -> str:
     label = STATUS_LABELS.get(status, status)
-    # the day written by hand: strftime costs more than the rest of a save's messages together
-    return f"{label} ({day.day:02d}/{day.month:02d}/{day.year})" if day and status in ENCODED else label
+    return f"{label} ({day_text(day)})" if day and status in ENCODED else label
 
 
 # The statements of a save, written once: they run inside the write transaction, where every millisecond holds

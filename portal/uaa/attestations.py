@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from portal.accounts.identity import CurrentUser
-from portal.core.clock import as_aware, local, now
+from portal.core.clock import as_aware, day_text, local, now
 from portal.core.db import atomic, is_sqlite, query
 from portal.documents import pdf
 from portal.documents import services as documents
@@ -87,7 +87,7 @@ class AttestationRevoked(AttestationError):
         self.number = number
         self.revoked_at = revoked_at
         self.reason = reason
-        when = local(revoked_at).strftime("%d/%m/%Y")
+        when = day_text(local(revoked_at))
         super().__init__(f"L'attestation n° {number} a été révoquée le {when}"
                          + (f" : {reason}" if reason else ".") + " Elle n'est plus délivrée.")
 

@@ -210,20 +210,19 @@ FROM learner l LEFT JOIN uaa_option o ON o.id = l.option
 WHERE l.establishment = {} AND l.active = {}
 """
 _SEARCH_COUNT_SQL = "SELECT COUNT(*) AS count FROM learner l WHERE "
-_SEARCH_PAGE_SQL = """
-SELECT l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex, l.birth_date AS birth_date,
-       l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code, o.label AS option_label,
-       e.fase AS fase, e.uai AS uai
+#: The columns of a page's rows (both page statements).
+_PAGE_COLUMNS = """l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex,
+       l.birth_date AS birth_date, l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code,
+       o.label AS option_label, e.fase AS fase, e.uai AS uai"""
+_SEARCH_PAGE_SQL = f"""
+SELECT {_PAGE_COLUMNS}
 FROM learner l
 LEFT JOIN uaa_option o ON o.id = l.option
 LEFT JOIN establishment e ON e.id = l.establishment
 WHERE """
 #: PostgreSQL: the page and the count in one scan of the school's learners (``COUNT(*) OVER ()`` before the LIMIT),
 #: the options and establishment joined to the page's rows only (the option inside too when it is sorted on).
-_PG_COUNTED_PAGE_SQL = """
-SELECT l.id AS id, l.last_name AS last_name, l.first_name AS first_name, l.sex AS sex, l.birth_date AS birth_date,
-       l.cf_number AS cf_number, l.study_year AS study_year, o.code AS option_code, o.label AS option_label,
-       e.fase AS fase, e.uai AS uai, l.total AS total
+_PG_COUNTED_PAGE_SQL = "\nSELECT " + _PAGE_COLUMNS + """, l.total AS total
 FROM (SELECT l.*, COUNT(*) OVER () AS total FROM learner l{option_join}
       WHERE {where}
       ORDER BY {order}

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from portal.core.clock import day_text
+
 PENDING = "a_encoder"
 SUCCESS = "reussite"
 FAILURE = "echec"
@@ -118,7 +120,7 @@ def plan_save(attempts: list[AttemptState], sequence: int, status: str, presente
     if earlier and earlier[-1].presented_on and presented_on < earlier[-1].presented_on:
         raise RuleError(
             "La date de présentation ne peut pas précéder celle de la présentation précédente "
-            f"({earlier[-1].presented_on.strftime('%d/%m/%Y')})."
+            f"({day_text(earlier[-1].presented_on)})."
         )
     updated = replace(target, status=status, presented_on=presented_on)
     if status == SUCCESS:
