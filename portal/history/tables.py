@@ -16,7 +16,7 @@ class HistoryEvent(Table, tablename="history_event"):
     actor_username = Varchar(length=20, default="")
     profile = Varchar(length=30, default="")
     establishment_id = BigInt(null=True, index=True)
-    pole_id = BigInt(null=True, index=True)
+    pole_id = BigInt(null=True)  # history_event_pole_only, partial (migrations/history)
     entity = Varchar(length=40, index=True)
     entity_id = BigInt(null=True)
     action = Varchar(length=60)

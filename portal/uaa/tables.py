@@ -71,7 +71,8 @@ class Attempt(Table, tablename="uaa_attempt"):
     ``establishment`` is where it was encoded: after a change of school the old one keeps read access to it.
     """
 
-    learner = ForeignKey(references=Learner, index=True)
+    # found by the unique index (learner, uaa, sequence): migrations/uaa, 2026-11-23T11:10 and 2026-11-24T10:00
+    learner = ForeignKey(references=Learner)
     uaa = ForeignKey(references=Uaa, index=True)
     sequence = Integer(default=1)
     status = Varchar(length=12, default="a_encoder")

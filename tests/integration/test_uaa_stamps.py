@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from portal.core.db import atomic, engine, is_sqlite
 from portal.directory.tables import Establishment, Implantation
 from portal.uaa import stamps
 from portal.uaa.tables import Attempt, Learner, Uaa
@@ -90,3 +91,50 @@ async def test_every_write_to_a_schools_learners_and_implantations_moves_its_sta
         await Implantation.insert(Implantation(establishment=school, name="Site du tampon"))
 
     assert await _moves(new_site, school, other) == [True, False]
+
+
+async def test_a_transaction_moves_each_schools_stamp_and_every_later_one_again(demo):
+    """One transaction writing three attempts of two schools moves both stamps (on PostgreSQL by exactly one: the
+    triggers bump a school once a transaction); each later transaction, on whichever pooled connection, moves
+    them again (the once-a-transaction mark does not outlive its transaction)."""
+    school, other = await _schools()
+    here, there = await _learner(school, "STAMP-3"), await _learner(other, "STAMP-4")
+    uaa = (await Uaa.select(Uaa.id).first())["id"]
+    for sequence in range(1, 6):
+        before = [await stamps.school_stamp(s) for s in (school, other)]
+        async with atomic():
+            await Attempt.insert(Attempt(learner=here, uaa=uaa, sequence=2 * sequence - 1, establishment=school),
+                                 Attempt(learner=here, uaa=uaa, sequence=2 * sequence, establishment=school))
+            await Attempt.update({Attempt.status: "echec"}).where(Attempt.learner == here)
+            await Attempt.insert(Attempt(learner=there, uaa=uaa, sequence=sequence, establishment=other))
+        moves = [await stamps.school_stamp(s) - stamp for s, stamp in zip((school, other), before, strict=True)]
+        if is_sqlite():
+            assert all(move >= 1 for move in moves), moves
+        else:
+            assert moves == [1, 1]
+
+
+async def test_postgresql_marks_a_bump_for_its_transaction_only(demo):
+    """The live server's pool keeps its connections (no reset between borrowers): on ONE connection, each
+    transaction writing a school's attempts moves its stamp, and an autocommit statement too."""
+    if is_sqlite():
+        pytest.skip("PostgreSQL's trigger functions")
+    import asyncpg
+
+    school, _ = await _schools()
+    learner = await _learner(school, "STAMP-5")
+    uaa = (await Uaa.select(Uaa.id).first())["id"]
+    connection = await asyncpg.connect(**engine().config)
+    try:
+        for sequence in range(1, 4):
+            before = await stamps.school_stamp(school)
+            async with connection.transaction():
+                await connection.execute("INSERT INTO uaa_attempt (learner, uaa, sequence, status, establishment, "
+                                         "version) VALUES ($1, $2, $3, 'a_encoder', $4, 1)",
+                                         learner, uaa, sequence, school)
+            assert await stamps.school_stamp(school) == before + 1
+            before += 1
+            await connection.execute("UPDATE uaa_attempt SET version = version + 1 WHERE learner = $1", learner)
+            assert await stamps.school_stamp(school) == before + 1
+    finally:
+        await connection.close()
