@@ -266,7 +266,33 @@ def machine() -> dict:
             if line.startswith("MemTotal:"):
                 memory_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
     return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": memory_gib, "kernel": platform.release(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "hostname": socket.gethostname()}
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "hostname": socket.gethostname(),
+            "calibration_ms": calibration_ms()}
+
+
+def calibration_ms(rounds: int = 5) -> float:
+    """CPU time of a fixed piece of work like a request's (JSON, text, a SQLite query), best of ``rounds``.
+
+    The VMs these figures come from differ in speed from one session to the next (the baseline's CPU a request
+    went from 0.45 to 0.61–0.82 ms between two of them): this figure, taken before the run, lets two runs on
+    different machines be compared. Lower is faster."""
+    record = {"id": 1, "status": "echec", "presented_on": "2026-11-24", "rows": [{"id": i, "version": i % 7,
+                                                                                    "label": f"UAA {i}"}
+                                                                                   for i in range(20)]}
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
+    connection.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"ligne {i}") for i in range(1000)])
+    best = float("inf")
+    for _ in range(rounds):
+        began = time.process_time()
+        for i in range(2000):
+            text = json.dumps(record, ensure_ascii=False)
+            json.loads(text)
+            "".join(f"<td>{row['label']}</td>" for row in record["rows"])
+            connection.execute("SELECT label FROM t WHERE id = ?", (i % 1000,)).fetchall()
+        best = min(best, time.process_time() - began)
+    connection.close()
+    return round(best * 1000, 1)
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -757,7 +783,7 @@ def table(run: Run) -> str:
         f"{run.threads} fils wrk · {run.duration_s} s par scénario (+{run.warmup_s} s de chauffe) · "
         f"serveur : {run.workers} worker(s)",
         f"Date : {run.date} · machine : {m['nproc']} CPU ({m['cpu']}), {m['memory_gib']} Gio, Linux {m['kernel']}, "
-        f"Python {m['python']}",
+        f"Python {m['python']} · étalon CPU : {m.get('calibration_ms', '?')} ms (plus bas = plus rapide)",
         "",
         f"{'scénario':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'erreurs':>8} "
         f"{'× réf.':>7} {'× encadr.':>9}  {'p95 / cible':<20} {'CPU ms/req':>10} {'serveur':>8} {'wrk':>5} "
