@@ -276,9 +276,8 @@ def calibration_ms(rounds: int = 5) -> float:
     The VMs these figures come from differ in speed from one session to the next (the baseline's CPU a request
     went from 0.45 to 0.61–0.82 ms between two of them): this figure, taken before the run, lets two runs on
     different machines be compared. Lower is faster."""
-    record = {"id": 1, "status": "echec", "presented_on": "2026-11-24", "rows": [{"id": i, "version": i % 7,
-                                                                                    "label": f"UAA {i}"}
-                                                                                   for i in range(20)]}
+    rows = [{"id": i, "version": i % 7, "label": f"UAA {i}"} for i in range(20)]
+    record = {"id": 1, "status": "echec", "presented_on": "2026-11-24", "rows": rows}
     connection = sqlite3.connect(":memory:")
     connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
     connection.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"ligne {i}") for i in range(1000)])
