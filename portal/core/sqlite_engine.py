@@ -15,7 +15,8 @@ of concurrent saves climb. Queued on the lock, the next writer starts the moment
 writers of *different* processes (``--workers``) then take turns on an OS lock on a file beside the database
 (``flock``), where SQLite's busy handler would have slept up to 100 ms between tries. A writer that finds it
 taken tries again at each turn of the event loop, serving the process's other requests in between, for up to
-:data:`LOCK_SPIN_SECONDS`; only then does it wait in a thread (another process writes for long: an import).
+:data:`LOCK_SPIN_SECONDS` (pausing :data:`LOCK_IDLE_PAUSE` after a turn that served nothing else, rather than
+spinning); only then does it wait in a thread (another process writes for long: an import).
 Waiting in a thread at once was dearer than it looks: under saves from two workers, about three writers in four
 found the lock taken, and each paid a hand-off to a thread and back; worse, the thread got the lock while the
 event loop was busy with another request, and held it unused until the loop came back to it, so the other
@@ -215,12 +216,21 @@ os.register_at_fork(after_in_child=_forked)
 
 
 LOCK_SPIN_SECONDS = 0.002  # how long a writer keeps trying the other processes' lock between the loop's turns
+#: A turn of the loop shorter than this served nothing else: the writer then pauses for :data:`LOCK_IDLE_PAUSE`
+#: before trying again, instead of spinning.
+LOCK_IDLE_TURN = 20e-6
+LOCK_IDLE_PAUSE = 50e-6
 
 
 async def _lock_soon(fd: int) -> bool:
     """Take the processes' write lock (``flock``) if it is free now or within :data:`LOCK_SPIN_SECONDS`: tried
     again at each turn of the event loop, which serves the process's other requests in between. False when it is
-    still taken (the caller then waits for it in a thread)."""
+    still taken (the caller then waits for it in a thread).
+
+    A turn that served nothing else (the process's other requests all wait for this writer) would make the next
+    try a spin: a system call and a loop turn every few microseconds, on the core the other process needs to
+    finish its transaction. Then the writer pauses :data:`LOCK_IDLE_PAUSE` (the loop has nothing to serve meanwhile;
+    a request arriving then waits that long at most) before trying again."""
     deadline = None
     while True:
         try:
@@ -234,6 +244,8 @@ async def _lock_soon(fd: int) -> bool:
         elif moment > deadline:
             return False
         await asyncio.sleep(0)
+        if time.perf_counter() - moment < LOCK_IDLE_TURN:
+            time.sleep(LOCK_IDLE_PAUSE)
 
 
 class WriteLock:
