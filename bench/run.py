@@ -692,13 +692,18 @@ class Run:
     error: str | None = None
 
 
+def _signed_in(server: Server, sessions: dict[str, list[Session]], username: str, count: int) -> list[Session]:
+    """``count`` sessions of ``username``, signing in only the ones the pool does not hold yet."""
+    pool = sessions.setdefault(username, [])
+    while len(pool) < count:
+        pool.append(sign_in(server.base, username, BENCH_PASSWORD))
+    return pool[:count]
+
+
 def _bracket_baseline(server: Server, sessions: dict[str, list[Session]], args, work: Path) -> float:
     """The baseline's requests/s measured again (its figure is not listed: only the rate serves)."""
-    username = BENCH_USERNAMES[BASELINE.profile]
-    pool = sessions.setdefault(username, [])
-    while len(pool) < args.connections:
-        pool.append(sign_in(server.base, username, BENCH_PASSWORD))
-    return measure(server, BASELINE, pool[:args.connections], args, work).rps
+    pool = _signed_in(server, sessions, BENCH_USERNAMES[BASELINE.profile], args.connections)
+    return measure(server, BASELINE, pool, args, work).rps
 
 
 def run_engine(engine: str, args, log) -> Run:
@@ -725,24 +730,23 @@ def run_engine(engine: str, args, log) -> Run:
         for scenario in by_name(args.scenario):
             count = scenario.sessions or args.connections
             username = BENCH_USERNAMES[scenario.profile]
-            pool = sessions.setdefault(username, [])
-            while len(pool) < count:
-                pool.append(sign_in(server.base, username, BENCH_PASSWORD))
+            pool = _signed_in(server, sessions, username, count)
             scenario = resolve_path(server.base, scenario, pool[0])
             log(f"  {scenario.name} ({scenario.method} {scenario.path}, {username}, {count} session(s))…")
             bracket = scenario.min_ratio is not None and bool(run.figures)
             if bracket:
                 before = _bracket_baseline(server, sessions, args, work)
-            figure = measure(server, scenario, pool[:count], args, work)
+            figure = measure(server, scenario, pool, args, work)
             if bracket:
                 figure.bracket_baseline_rps = [before, _bracket_baseline(server, sessions, args, work)]
-                figure.ratio_to_bracket = round(figure.rps / (sum(figure.bracket_baseline_rps) / 2), 2)
             run.figures.append(figure)
             if server.process.poll() is not None:
                 raise RuntimeError(f"Le serveur s'est arrêté pendant {scenario.name} :\n{server.log_tail()}")
         baseline = run.figures[0].rps if run.figures else 0
         for figure in run.figures:
             figure.ratio_to_baseline = round(figure.rps / baseline, 2) if baseline else None
+            if figure.bracket_baseline_rps:
+                figure.ratio_to_bracket = round(figure.rps / (sum(figure.bracket_baseline_rps) / 2), 2)
             if figure.min_ratio is not None and figure.meets_target is not None:
                 ratio = figure.ratio_to_bracket if figure.ratio_to_bracket is not None else figure.ratio_to_baseline
                 figure.meets_target = figure.meets_target and (ratio or 0) >= figure.min_ratio

@@ -95,8 +95,8 @@ async def test_every_write_to_a_schools_learners_and_implantations_moves_its_sta
 
 async def test_a_transaction_moves_each_schools_stamp_and_every_later_one_again(demo):
     """One transaction writing three attempts of two schools moves both stamps (on PostgreSQL by exactly one: the
-    triggers bump a school once a transaction); each later transaction, on whichever pooled connection, moves
-    them again (the once-a-transaction mark does not outlive its transaction)."""
+    triggers bump a school once a transaction); each later transaction moves them again. The test client opens a
+    connection per query: the next test keeps one connection across transactions, as the server's pool does."""
     school, other = await _schools()
     here, there = await _learner(school, "STAMP-3"), await _learner(other, "STAMP-4")
     uaa = (await Uaa.select(Uaa.id).first())["id"]
