@@ -4,16 +4,25 @@
 check, update of the row, new pending row or removed pending rows, revocation of the attestation of a corrected
 success, one history event with the before and after. Every refusal changes nothing.
 
-Two ways to write, one outcome. The general way is one write transaction that reads the UAA's rows locked, checks
-and writes. On PostgreSQL the common case (a row encoded, or an Echec's date corrected: no row removed, no
-attestation revoked) is first tried in one statement, without ``BEGIN`` and ``COMMIT``: the rows read unlocked,
-the rules applied, then one statement locks the UAA's rows, checks that they are still those it read (each row's
-id and version), and updates the row, adds the pending row and records the event (:func:`_write_in_one_statement`).
-When they changed meanwhile it writes nothing, and the general way runs. No Litestar import here.
+The UAA's rows are first read unlocked and the rules applied to them: a refusal stands on committed rows and
+takes no lock. The write then goes one of two ways, with one outcome:
+
+- First the rows as read, if they are still those rows. On PostgreSQL the common case (a row encoded, or an
+  Echec's date corrected: no row removed, no attestation revoked) is written in one statement, without ``BEGIN``
+  and ``COMMIT``: it locks the UAA's rows, checks that they are still those it read (each row's id and version),
+  and updates the row, adds the pending row and records the event (:func:`_write_in_one_statement`). On SQLite
+  every save is written in a write transaction whose update carries the same check (:func:`_unchanged_sql`),
+  with nothing read again and no rule applied while SQLite's only write lock is held: the other writers wait for
+  the statements alone.
+- When the rows changed meanwhile nothing has been written, and the general way runs: in a write transaction (on
+  SQLite, the same one), the UAA's rows read locked, the rules applied again, the writes.
+
+No Litestar import here.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -92,10 +101,10 @@ ORDER BY a.sequence
 """
 _SET = "status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {}"
 _SET_SQL = f"UPDATE uaa_attempt SET {_SET}, establishment = {{}}\n"
-_UPDATE_SQL = _SET_SQL + "WHERE id = {} AND version = {} RETURNING id"
+_UPDATE_SQL = _SET_SQL + "WHERE id = {} AND version = {}"
 #: The same when the row was encoded by the school acted for: the establishment is not set again, since SQLite
 #: rewrites an index entry of every column it sets, changed or not (one page less to write at each commit).
-_UPDATE_SAME_SCHOOL_SQL = f"UPDATE uaa_attempt SET {_SET}\nWHERE id = {{}} AND version = {{}} RETURNING id"
+_UPDATE_SAME_SCHOOL_SQL = f"UPDATE uaa_attempt SET {_SET}\nWHERE id = {{}} AND version = {{}}"
 _INSERT_PENDING_SQL = """
 INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
 VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
@@ -127,6 +136,27 @@ _ONE_STATEMENT_PENDING_SQL = """, added AS (
 def _fingerprint(data: list[dict]) -> str:
     """The UAA's rows as read, as ``locked`` gives them back in SQL: ``id:version`` in id order."""
     return ",".join(f"{d['id']}:{d['version']}" for d in sorted(data, key=lambda d: d["id"]))
+
+
+@functools.cache
+def _unchanged_sql(rows: int) -> str:
+    """SQLite: the condition an update adds to write only if the UAA's rows are still the ``rows`` read, and the
+    learner still of the school acted for. Parameters: the learner and the school; the number of rows, then each
+    row's id and version; the learner and the UAA. The rows are the same when there are as many and each is one
+    of those read, with its version (ids are unique; versions only grow, and every save bumps one)."""
+    pairs = ", ".join("({}, {})" for _ in range(rows))
+    return ("\n  AND (SELECT establishment FROM learner WHERE id = {}) = {}"
+            f"\n  AND (SELECT count(*) = {{}} AND total((id, version) IN (VALUES {pairs})) = count(*)"
+            "\n       FROM uaa_attempt WHERE learner = {} AND uaa = {})")
+
+
+def _unchanged_args(school: int, checked: _Checked) -> list:
+    """The parameters of :func:`_unchanged_sql` for the rows ``checked`` was read from."""
+    target = checked.target
+    args: list = [target.learner_id, school, len(checked.data)]
+    for row in checked.data:
+        args += [row["id"], row["version"]]
+    return [*args, target.learner_id, target.uaa_id]
 
 
 async def _uaa_attempts(attempt_id: int, lock: bool = False) -> tuple[list[dict], AttemptRow | None]:
@@ -239,19 +269,26 @@ def _event(checked: _Checked) -> dict:
     }
 
 
-async def _write_in_transaction(user: CurrentUser, school: int, checked: _Checked) -> tuple[list[int], int | None]:
-    """The writes of a checked save, inside the caller's write transaction (rows read locked): the ids of the
-    pending rows removed and of the one added. Raises :class:`StaleAttempt` when a row changed meanwhile."""
+async def _write_in_transaction(user: CurrentUser, school: int, checked: _Checked,
+                                if_unchanged: bool = False) -> tuple[list[int], int | None] | None:
+    """The writes of a checked save, inside the caller's write transaction: the ids of the pending rows removed and
+    of the one added. The rows were read locked, in the same transaction, unless ``if_unchanged`` (SQLite: they
+    were read before it): the update then checks that they are still those rows, and when they are not, nothing
+    is written and None is returned. Raises :class:`StaleAttempt` when the row changed meanwhile."""
     target, updated, plan, rows = checked.target, checked.updated, checked.plan, checked.rows
     attempt_id = target.id
     stamp = now()
     if target.establishment_id == school:
-        changed_rows = await query(_UPDATE_SAME_SCHOOL_SQL, updated.status, updated.presented_on, user.account_id,
-                                   stamp, attempt_id, target.version)
+        sql, args = _UPDATE_SAME_SCHOOL_SQL, [updated.status, updated.presented_on, user.account_id, stamp]
     else:
-        changed_rows = await query(_UPDATE_SQL, updated.status, updated.presented_on, user.account_id, stamp,
-                                   school, attempt_id, target.version)
+        sql, args = _UPDATE_SQL, [updated.status, updated.presented_on, user.account_id, stamp, school]
+    args += [attempt_id, target.version]
+    if if_unchanged:
+        sql, args = sql + _unchanged_sql(len(checked.data)), args + _unchanged_args(school, checked)
+    changed_rows = await query(sql + " RETURNING id", *args)
     if not changed_rows:
+        if if_unchanged:
+            return None
         raise StaleAttempt(STALE_MESSAGE, rows, attempt_id)
     removed_ids = [r.id for r in rows if r.sequence in plan.delete_pending]
     if removed_ids:
@@ -362,20 +399,23 @@ async def save_attempt(user: CurrentUser, attempt_id: int, status: str | None, p
     day = on or today()
     status = (status or "").strip()
     form = (status, presented_on, version, day, learner, uaa)
-    if not is_sqlite():
-        # Read unlocked: a refusal stands on committed rows, and the common case is written in one statement.
-        data, target = await _uaa_attempts(attempt_id)
-        checked = await _check(school, attempt_id, data, target, *form)
-        if checked.changes_nothing:
-            return _unchanged(checked)
-        if not checked.plan.delete_pending and not checked.revokes:
-            written, added_id = await _write_in_one_statement(user, school, checked)
-            if written:
-                return _saved(checked, school, [], added_id)
+    # Read unlocked: a refusal stands on committed rows, and a save is written as checked when they still stand.
+    data, target = await _uaa_attempts(attempt_id)
+    checked = await _check(school, attempt_id, data, target, *form)
+    if checked.changes_nothing:
+        return _unchanged(checked)
+    sqlite = is_sqlite()
+    if not sqlite and not checked.plan.delete_pending and not checked.revokes:
+        written, added_id = await _write_in_one_statement(user, school, checked)
+        if written:
+            return _saved(checked, school, [], added_id)
     async with atomic():
-        data, target = await _uaa_attempts(attempt_id, lock=True)
-        checked = await _check(school, attempt_id, data, target, *form)
-        if checked.changes_nothing:
-            return _unchanged(checked)
-        removed_ids, added_id = await _write_in_transaction(user, school, checked)
+        done = await _write_in_transaction(user, school, checked, if_unchanged=True) if sqlite else None
+        if done is None:  # the general way: the rows changed since they were read (or PostgreSQL's other cases)
+            data, target = await _uaa_attempts(attempt_id, lock=True)
+            checked = await _check(school, attempt_id, data, target, *form)
+            if checked.changes_nothing:
+                return _unchanged(checked)
+            done = await _write_in_transaction(user, school, checked)
+    removed_ids, added_id = done
     return _saved(checked, school, removed_ids, added_id)

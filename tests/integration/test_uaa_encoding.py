@@ -9,6 +9,7 @@ import pytest
 
 from portal.accounts.tables import Account
 from portal.core.clock import today
+from portal.core.db import atomic
 from portal.directory.tables import Establishment, Implantation
 from portal.history.tables import HistoryEvent
 from portal.uaa import attempt_saves, encoding
@@ -371,16 +372,20 @@ async def test_an_encoding_is_written_and_recorded_in_one_statement_on_postgresq
                                 f"Echec ({DAY1.strftime('%d/%m/%Y')})")
 
 
-@pytest.mark.parametrize("meanwhile", ["date-moved-later", "date-moved-earlier"])
-async def test_a_save_in_one_statement_writes_nothing_when_the_rows_changed_since_read(demo, meanwhile):
-    """PostgreSQL's one statement checks that the UAA's rows are still those read: after another save of the
-    UAA between the read and the write it writes nothing, and the save takes the general way, which applies the
-    rules to the rows as they now are (refused when the earlier Echec now comes after the date, saved
-    otherwise)."""
+async def _write_as_read(user, school: int, checked) -> bool:
+    """The save's first way to write, the rows as read (see attempt_saves): whether it wrote."""
     from piccolo.engine import engine_finder
 
-    if engine_finder().engine_type != "postgres":
-        pytest.skip("the one-statement save is PostgreSQL's (SQLite writes in one transaction)")
+    if engine_finder().engine_type == "postgres":
+        written, _added = await attempt_saves._write_in_one_statement(user, school, checked)
+        return written
+    async with atomic():
+        return await attempt_saves._write_in_transaction(user, school, checked, if_unchanged=True) is not None
+
+
+async def _second_echec_checked():
+    """A learner whose first UAA row holds an Echec: its pending row read and checked for an Echec on DAY2, not
+    written. The learner's data, the teacher, the UAA, the first row and the pending row, and the check."""
     data = await make_learner()
     user = _teacher(await _id(Account, Account.username == "pierre.leroy"), data["school"])
     uaa, first = data["uaas"][0], data["attempts"][0]
@@ -389,12 +394,34 @@ async def test_a_save_in_one_statement_writes_nothing_when_the_rows_changed_sinc
     read, target = await attempt_saves._uaa_attempts(pending)
     checked = await attempt_saves._check(data["school"], pending, read, target, "echec", DAY2.isoformat(), "1",
                                          TODAY, None, None)
-    moved = DAY2 + timedelta(days=5) if meanwhile == "date-moved-later" else DAY1 - timedelta(days=5)
-    await attempt_saves.save_attempt(user, first, "echec", moved.isoformat(), "2")
+    return data, user, uaa, first, pending, checked
+
+
+@pytest.mark.parametrize("meanwhile", ["date-moved-later", "date-moved-earlier", "row-added", "learner-moved"])
+async def test_a_save_as_read_writes_nothing_when_the_rows_changed_since_read(demo, meanwhile):
+    """The first way to write checks that the UAA's rows are still those read (PostgreSQL's one statement,
+    SQLite's guarded update): after another save of the UAA between the read and the write, or a row added, it
+    writes nothing, and the save takes the general way, which applies the rules to the rows as they now are
+    (refused when the earlier Echec now comes after the date, saved otherwise). On SQLite the update also checks
+    that the learner is still of the school acted for."""
+    from piccolo.engine import engine_finder
+
+    if meanwhile == "learner-moved" and engine_finder().engine_type == "postgres":
+        pytest.skip("SQLite's guarded update checks the learner's school; PostgreSQL's statement does not")
+    data, user, uaa, first, pending, checked = await _second_echec_checked()
+    if meanwhile == "row-added":
+        await _insert(Attempt(learner=data["learner"], uaa=uaa, sequence=9, status="a_encoder",
+                              establishment=data["school"]))
+    elif meanwhile == "learner-moved":
+        other = await _id(Establishment, Establishment.id != data["school"])
+        await Learner.update({Learner.establishment: other}).where(Learner.id == data["learner"])
+    else:
+        moved = DAY2 + timedelta(days=5) if meanwhile == "date-moved-later" else DAY1 - timedelta(days=5)
+        await attempt_saves.save_attempt(user, first, "echec", moved.isoformat(), "2")
     before = await snapshot(data["learner"])
     events = await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt")
 
-    assert await attempt_saves._write_in_one_statement(user, data["school"], checked) == (False, None)
+    assert await _write_as_read(user, data["school"], checked) is False
     assert await snapshot(data["learner"]) == before
     assert await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt") == events
 
@@ -402,9 +429,27 @@ async def test_a_save_in_one_statement_writes_nothing_when_the_rows_changed_sinc
         with pytest.raises(encoding.EncodingError, match="ne peut pas précéder"):
             await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
         assert await snapshot(data["learner"]) == before
+    elif meanwhile == "learner-moved":
+        with pytest.raises(encoding.LearnerNotFound):
+            await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
+        assert await snapshot(data["learner"]) == before
+    elif meanwhile == "row-added":  # the general way reads the rows again: the added one is among them
+        saved = await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
+        assert 9 in [r.sequence for r in saved.rows]
     else:
         saved = await attempt_saves.save_attempt(user, pending, "echec", DAY2.isoformat(), "1")
         assert [(r.sequence, r.status) for r in saved.rows] == [(1, "echec"), (2, "echec"), (3, "a_encoder")]
+
+
+async def test_a_save_as_read_writes_when_the_rows_are_those_read(demo):
+    """The other side of the check: with the rows unchanged, the first way writes the save (the row, the new
+    pending row and the event), so that the test above fails if the check refuses everything."""
+    data, user, uaa, first, pending, checked = await _second_echec_checked()
+    events = await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt")
+    assert await _write_as_read(user, data["school"], checked) is True
+    assert [(r["sequence"], r["status"]) for r in await attempts_of(data["learner"], uaa)] == [
+        (1, "echec"), (2, "echec"), (3, "a_encoder")]
+    assert await HistoryEvent.count().where(HistoryEvent.entity == "uaa_attempt") == events + 1
 
 
 async def test_a_garbled_version_is_refused(client):
