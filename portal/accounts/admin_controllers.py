@@ -102,7 +102,7 @@ class UserAdminController(Controller):
         criteria = admin.parse_criteria(q, profil, masques, None, admin.filter_profiles(user))
         rows = await admin.export_accounts(user, criteria)
         return Response(
-            content=admin.csv_bytes(rows), media_type="text/csv; charset=utf-8",
+            content=admin.csv_bytes(rows), media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="utilisateurs.csv"', "Cache-Control": "no-store"},
         )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
@@ -144,7 +144,7 @@ class EncodingController(Controller):
         messages = [(kind, message) for kind, by_row in (("error", row_errors), ("notice", row_notices))
                     for attempt, message in by_row.items() if attempt not in visible]
         html = rows_module.group_html(group, context, swappable=True, messages=messages)
-        return Response(content=str(html), status_code=status, media_type="text/html; charset=utf-8")
+        return Response(content=str(html), status_code=status, media_type=MediaType.HTML)
 
     @get("/mes-resultats", name="uaa_own_results", opt={"permission": "uaa.own_results"})
     async def own(self, request: Request, masquer_echec: FromQuery[str | None] = None,

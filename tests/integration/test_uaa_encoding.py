@@ -486,6 +486,7 @@ async def test_htmx_save_returns_the_uaa_group(client):
     first, uaa = data["attempts"][0], data["uaas"][0]
     response = await save(client, first, "echec", DAY1, htmx=True, back=f"/uaa/eleves/{data['learner']}")
     assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"  # the charset once
     body = response.text
     assert body.lstrip().startswith(f'<tbody id="uaa-{uaa}"') and "<html" not in body
     assert body.count("<tr id=\"tentative-") == 2  # the saved row and the new pending row
