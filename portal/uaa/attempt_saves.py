@@ -101,10 +101,6 @@ ORDER BY a.sequence
 """
 _SET = "status = {}, presented_on = {}, version = version + 1, updated_by = {}, updated_at = {}"
 _SET_SQL = f"UPDATE uaa_attempt SET {_SET}, establishment = {{}}\n"
-_UPDATE_SQL = _SET_SQL + "WHERE id = {} AND version = {}"
-#: The same when the row was encoded by the school acted for: the establishment is not set again, since SQLite
-#: rewrites an index entry of every column it sets, changed or not (one page less to write at each commit).
-_UPDATE_SAME_SCHOOL_SQL = f"UPDATE uaa_attempt SET {_SET}\nWHERE id = {{}} AND version = {{}}"
 _INSERT_PENDING_SQL = """
 INSERT INTO uaa_attempt (learner, uaa, sequence, status, presented_on, establishment, updated_by, updated_at, version)
 VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
@@ -139,6 +135,19 @@ def _fingerprint(data: list[dict]) -> str:
 
 
 @functools.cache
+def _update_sql(set_establishment: bool, rows_read: int | None) -> str:
+    """The update of a save's row (``RETURNING id``: no row, not written). Parameters: the SET's (the school last
+    when ``set_establishment``), the row's id and version, then :func:`_unchanged_sql`'s when ``rows_read``.
+
+    The establishment is set only when the row was encoded by another school: SQLite rewrites an index entry of
+    every column it sets, changed or not (one page less to write at each commit)."""
+    sql = _SET_SQL if set_establishment else f"UPDATE uaa_attempt SET {_SET}\n"
+    sql += "WHERE id = {} AND version = {}"
+    if rows_read is not None:
+        sql += _unchanged_sql(rows_read)
+    return sql + " RETURNING id"
+
+
 def _unchanged_sql(rows: int) -> str:
     """SQLite: the condition an update adds to write only if the UAA's rows are still the ``rows`` read, and the
     learner still of the school acted for. Parameters: the learner and the school; the number of rows, then each
@@ -278,14 +287,11 @@ async def _write_in_transaction(user: CurrentUser, school: int, checked: _Checke
     target, updated, plan, rows = checked.target, checked.updated, checked.plan, checked.rows
     attempt_id = target.id
     stamp = now()
-    if target.establishment_id == school:
-        sql, args = _UPDATE_SAME_SCHOOL_SQL, [updated.status, updated.presented_on, user.account_id, stamp]
-    else:
-        sql, args = _UPDATE_SQL, [updated.status, updated.presented_on, user.account_id, stamp, school]
-    args += [attempt_id, target.version]
-    if if_unchanged:
-        sql, args = sql + _unchanged_sql(len(checked.data)), args + _unchanged_args(school, checked)
-    changed_rows = await query(sql + " RETURNING id", *args)
+    set_establishment = target.establishment_id != school
+    args = [updated.status, updated.presented_on, user.account_id, stamp, *([school] if set_establishment else []),
+            attempt_id, target.version, *(_unchanged_args(school, checked) if if_unchanged else [])]
+    sql = _update_sql(set_establishment, len(checked.data) if if_unchanged else None)
+    changed_rows = await query(sql, *args)
     if not changed_rows:
         if if_unchanged:
             return None

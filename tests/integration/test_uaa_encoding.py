@@ -9,7 +9,7 @@ import pytest
 
 from portal.accounts.tables import Account
 from portal.core.clock import today
-from portal.core.db import atomic
+from portal.core.db import atomic, is_sqlite
 from portal.directory.tables import Establishment, Implantation
 from portal.history.tables import HistoryEvent
 from portal.uaa import attempt_saves, encoding
@@ -374,9 +374,7 @@ async def test_an_encoding_is_written_and_recorded_in_one_statement_on_postgresq
 
 async def _write_as_read(user, school: int, checked) -> bool:
     """The save's first way to write, the rows as read (see attempt_saves): whether it wrote."""
-    from piccolo.engine import engine_finder
-
-    if engine_finder().engine_type == "postgres":
+    if not is_sqlite():
         written, _added = await attempt_saves._write_in_one_statement(user, school, checked)
         return written
     async with atomic():
@@ -404,9 +402,7 @@ async def test_a_save_as_read_writes_nothing_when_the_rows_changed_since_read(de
     writes nothing, and the save takes the general way, which applies the rules to the rows as they now are
     (refused when the earlier Echec now comes after the date, saved otherwise). On SQLite the update also checks
     that the learner is still of the school acted for."""
-    from piccolo.engine import engine_finder
-
-    if meanwhile == "learner-moved" and engine_finder().engine_type == "postgres":
+    if meanwhile == "learner-moved" and not is_sqlite():
         pytest.skip("SQLite's guarded update checks the learner's school; PostgreSQL's statement does not")
     data, user, uaa, first, pending, checked = await _second_echec_checked()
     if meanwhile == "row-added":
