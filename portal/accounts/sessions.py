@@ -136,9 +136,9 @@ async def active_affiliations(account_id: int) -> list[AffiliationView]:
 # without affiliation). Piccolo's query builder costs about 1 ms per joined query; this runs on every request.
 # The identity of a request in one statement. It also reads the messages' change counter (``message_stamp``, kept
 # by triggers): the dashboards' message boxes are kept per process against it, without a query of their own; and
-# the UAA change counter of the establishment acted for (``uaa_stamp``), which the UAA blocks of the teacher's and
-# the direction's dashboards are kept against; and ``board_stamp``, the change counter of what the other blocks of
-# the dashboards read (access requests, affiliations, outbox, directory, poles, conventions).
+# the UAA change counter of the establishment acted for (the sum of its ``uaa_stamp`` rows), which the UAA blocks
+# of the teacher's and the direction's dashboards are kept against; and ``board_stamp``, the change counter of what
+# the other blocks of the dashboards read (access requests, affiliations, outbox, directory, poles, conventions).
 _IDENTITY_SQL = """
 SELECT s.id AS session_id, s.affiliation AS chosen, s.expires_at AS expires_at,
        a.id AS account_id, a.username AS username, a.first_name AS first_name, a.last_name AS last_name,
@@ -148,7 +148,7 @@ SELECT s.id AS session_id, s.affiliation AS chosen, s.expires_at AS expires_at,
        e.name AS "establishment.name", e.fase AS "establishment.fase", e.uai AS "establishment.uai",
        p.name AS "pole.name", o.name AS "organising_body.name",
        (SELECT m.version FROM message_stamp m WHERE m.id = 1) AS message_stamp,
-       (SELECT u.version FROM uaa_stamp u
+       (SELECT sum(u.version) FROM uaa_stamp u
         WHERE u.establishment = (SELECT c.establishment FROM affiliation c WHERE c.id = s.affiliation)) AS uaa_stamp,
        (SELECT b.version FROM board_stamp b WHERE b.id = 1) AS board_stamp
 FROM user_session s

@@ -3,7 +3,9 @@
 Database triggers bump a school's ``uaa_stamp`` whenever one of its learners or attempts changes, whoever writes
 it (and, since the search keeps its lists here too, one of its implantations or any option's label). A value
 computed from that data is kept with the stamp it was computed at and served while the stamp has not moved:
-never stale, computed again once after a change. The stamp comes with the request's session
+never stale, computed again once after a change. A school's stamp is the sum of its rows: one on SQLite, one per
+connection that wrote on PostgreSQL (the migration of 2026-12-07T01:40: concurrent saves do not queue on one row);
+each change adds one to it. The stamp comes with the request's session
 (``CurrentUser.uaa_stamp``) or from :func:`school_stamp`.
 """
 
@@ -25,8 +27,8 @@ def clear() -> None:
 
 async def school_stamp(establishment_id: int) -> int:
     """The current change counter of a school's UAA data (0 before any change was counted)."""
-    rows = await query("SELECT version FROM uaa_stamp WHERE establishment = {}", establishment_id)
-    return rows[0]["version"] if rows else 0
+    rows = await query("SELECT sum(version) AS version FROM uaa_stamp WHERE establishment = {}", establishment_id)
+    return rows[0]["version"] or 0
 
 
 async def kept(kind: str, establishment_id: int, stamp: int, compute: Callable[[int], Awaitable[Any]]) -> Any:

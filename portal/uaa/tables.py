@@ -102,7 +102,13 @@ class UaaStamp(Table, tablename="uaa_stamp"):
 
     The dashboards' UAA aggregates (grouped counts over thousands of attempts) are cached against it: a cached
     figure is served only while the stamp it was computed at is still the current one, so it is never stale.
+
+    A school's stamp is the sum of its rows. SQLite keeps one (``shard`` 0, ``establishment`` unique); PostgreSQL
+    one per connection that wrote (``shard``: its backend's pid modulo 16, unique with ``establishment``; the
+    migration of 2026-12-07T01:40), so that saves committing together from several connections do not queue on one
+    row.
     """
 
-    establishment = ForeignKey(references=Establishment, unique=True)
+    establishment = ForeignKey(references=Establishment, unique=True)  # PostgreSQL: unique with shard instead
+    shard = Integer(default=0)
     version = Integer(default=0)

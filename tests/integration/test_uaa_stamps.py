@@ -138,3 +138,41 @@ async def test_postgresql_marks_a_bump_for_its_transaction_only(demo):
             assert await stamps.school_stamp(school) == before + 1
     finally:
         await connection.close()
+
+
+async def test_postgresql_saves_of_a_school_from_two_connections_do_not_queue_on_its_stamp(demo):
+    """Two connections committing changes to the same school at the same moment bump two rows of its stamp (one
+    per connection): the second does not wait for the first's commit (its lock timeout would end it), and the
+    school's stamp moves by two."""
+    if is_sqlite():
+        pytest.skip("PostgreSQL's stamp rows (SQLite has one writer at a time)")
+    import asyncpg
+
+    school, _ = await _schools()
+    learner = await _learner(school, "STAMP-6")
+    uaa = (await Uaa.select(Uaa.id).first())["id"]
+    connections = [await asyncpg.connect(**engine().config)]
+    try:
+        while True:  # two backends whose rows differ (pid modulo the number of rows)
+            other = await asyncpg.connect(**engine().config)
+            connections.append(other)
+            if other.get_server_pid() % 16 != connections[0].get_server_pid() % 16:
+                break
+        first, second = connections[0], connections[-1]
+        before = await stamps.school_stamp(school)
+        insert = ("INSERT INTO uaa_attempt (learner, uaa, sequence, status, establishment, version) "
+                  "VALUES ($1, $2, $3, 'a_encoder', $4, 1)")
+        first_transaction, second_transaction = first.transaction(), second.transaction()
+        await first_transaction.start()
+        await first.execute(insert, learner, uaa, 1, school)
+        await first.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred bump now: its row locked to the commit
+        await second_transaction.start()
+        await second.execute("SET LOCAL lock_timeout = '300ms'")
+        await second.execute(insert, learner, uaa, 2, school)
+        await second.execute("SET CONSTRAINTS ALL IMMEDIATE")  # one row for both: would wait, then time out
+        await second_transaction.commit()
+        await first_transaction.commit()
+        assert await stamps.school_stamp(school) == before + 2
+    finally:
+        for connection in connections:
+            await connection.close()
