@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
-
+from portal.core.postgres_engine import PooledPostgresEngine
 from portal.core.sqlite_engine import PooledSQLiteEngine
 from portal.settings import settings
 
@@ -23,7 +22,7 @@ def _postgres_config(url: str) -> dict:
 
 
 if settings.is_postgres:
-    DB = PostgresEngine(config=_postgres_config(settings.database_url), log_queries=False)
+    DB = PooledPostgresEngine(config=_postgres_config(settings.database_url), log_queries=False)
 else:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A generous busy timeout: concurrent writers queue on SQLite's lock instead of failing.
