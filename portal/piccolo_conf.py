@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
+
 from portal.core.postgres_engine import PooledPostgresEngine
 from portal.core.sqlite_engine import PooledSQLiteEngine
 from portal.settings import settings
