@@ -27,13 +27,6 @@ class PooledPostgresEngine(PostgresEngine):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._free: list = []
-        self._free_max = 0
-
-    async def start_connection_pool(self, **kwargs) -> None:
-        """Start asyncpg's pool; the free list keeps at most half of it (at least one connection)."""
-        await super().start_connection_pool(**kwargs)
-        self._free = []
-        self._free_max = max(1, kwargs.get("max_size", 10) // 2)
 
     async def close_connection_pool(self) -> None:
         """Give the kept connections back, then close the pool."""
@@ -52,7 +45,7 @@ class PooledPostgresEngine(PostgresEngine):
         except BaseException:
             await self.pool.release(connection)  # its state is unknown: the pool resets or closes it
             raise
-        if len(self._free) < self._free_max:
+        if len(self._free) < max(1, self.pool.get_max_size() // 2):  # half the pool, at least one
             self._free.append(connection)
         else:
             await self.pool.release(connection)
