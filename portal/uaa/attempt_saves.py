@@ -9,11 +9,11 @@ takes no lock. The write then goes one of two ways, with one outcome:
 
 - First the rows as read, if they are still those rows. On PostgreSQL the common case (a row encoded, or an
   Echec's date corrected: no row removed, no attestation revoked) is written in one statement, without ``BEGIN``
-  and ``COMMIT``: it locks the UAA's rows, checks that they are still those it read (each row's id and version),
-  and updates the row, adds the pending row and records the event (:func:`_write_in_one_statement`). On SQLite
-  every save is written in a write transaction whose update carries the same check (:func:`_unchanged_sql`),
-  with nothing read again and no rule applied while SQLite's only write lock is held: the other writers wait for
-  the statements alone.
+  and ``COMMIT``: it locks the UAA's rows, checks that they are still those it read (each row's id and version)
+  and that the learner is still of the school acted for, and updates the row, adds the pending row and records
+  the event (:func:`_write_in_one_statement`). On SQLite every save is written in a write transaction whose
+  update carries the same checks (:func:`_unchanged_sql`), with nothing read again and no rule applied while
+  SQLite's only write lock is held: the other writers wait for the statements alone.
 - When the rows changed meanwhile nothing has been written, and the general way runs: in a write transaction (on
   SQLite, the same one), the UAA's rows read locked, the rules applied again, the writes.
 
@@ -108,10 +108,11 @@ VALUES ({}, {}, {}, {}, NULL, {}, {}, {}, 1) RETURNING id
 
 # PostgreSQL, one statement (see the module's docstring). ``locked`` takes the UAA's rows FOR UPDATE, in the
 # order the general way locks them (no deadlock between the two); the update happens only if they are still
-# the rows read (``id:version`` of each, in id order: versions only grow, and every save bumps one); the pending
-# row and the event follow the updated row. Parameters: learner, uaa; the SET's; attempt, version, rows read;
-# then the pending row's (learner, uaa, sequence, status, establishment, author, time) when there is one; then
-# the event's (history.services.event_insert).
+# the rows read (``id:version`` of each, in id order: versions only grow, and every save bumps one) and the
+# learner is still of the school acted for (after a transfer between the read and the write, nothing is written
+# and the general way refuses); the pending row and the event follow the updated row. Parameters: learner, uaa;
+# the SET's; attempt, version, rows read; learner, school; then the pending row's (learner, uaa, sequence,
+# status, establishment, author, time) when there is one; then the event's (history.services.event_insert).
 _ONE_STATEMENT_SQL = """
 WITH locked AS (
     SELECT id, version FROM uaa_attempt WHERE learner = {} AND uaa = {} ORDER BY sequence FOR UPDATE
@@ -119,6 +120,7 @@ WITH locked AS (
 """ + _SET_SQL + """
     WHERE id = {} AND version = {}
       AND (SELECT string_agg(id::text || ':' || version::text, ',' ORDER BY id) FROM locked) = {}
+      AND (SELECT establishment FROM learner WHERE id = {}) = {}
     RETURNING id
 )"""
 _ONE_STATEMENT_PENDING_SQL = """, added AS (
@@ -335,7 +337,7 @@ async def _write_in_one_statement(user: CurrentUser, school: int, checked: _Chec
     target, updated, plan = checked.target, checked.updated, checked.plan
     stamp = now()
     args = [target.learner_id, target.uaa_id, updated.status, updated.presented_on, user.account_id, stamp, school,
-            target.id, target.version, _fingerprint(checked.data)]
+            target.id, target.version, _fingerprint(checked.data), target.learner_id, school]
     sql = _ONE_STATEMENT_SQL
     added = "NULL::bigint"
     if plan.insert_pending is not None:

@@ -400,10 +400,8 @@ async def test_a_save_as_read_writes_nothing_when_the_rows_changed_since_read(de
     """The first way to write checks that the UAA's rows are still those read (PostgreSQL's one statement,
     SQLite's guarded update): after another save of the UAA between the read and the write, or a row added, it
     writes nothing, and the save takes the general way, which applies the rules to the rows as they now are
-    (refused when the earlier Echec now comes after the date, saved otherwise). On SQLite the update also checks
-    that the learner is still of the school acted for."""
-    if meanwhile == "learner-moved" and not is_sqlite():
-        pytest.skip("SQLite's guarded update checks the learner's school; PostgreSQL's statement does not")
+    (refused when the earlier Echec now comes after the date, saved otherwise). Both also check that the learner
+    is still of the school acted for."""
     data, user, uaa, first, pending, checked = await _second_echec_checked()
     if meanwhile == "row-added":
         await _insert(Attempt(learner=data["learner"], uaa=uaa, sequence=9, status="a_encoder",
