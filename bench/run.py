@@ -409,8 +409,10 @@ def prepare_postgres(size: str, data_dir: Path, *, skip_seed: bool, log) -> dict
     env = base_env(data_dir) | {"PORTAL_DATABASE_URL": info["url"]}
     _portal(["migrate"], env, 300)
     _portal(["seed", "--size", size], env, SEED_TIMEOUT, quiet=False)
-    # what autovacuum would do within a minute of a bulk load: fresh planner statistics
+    # what autovacuum would do within a minute of a bulk load: fresh planner statistics; then what the next
+    # checkpoint would do: the load's dirty pages on disk, not flushed in the middle of a measure
     asyncio.run(_pg_admin("VACUUM ANALYZE", info["url"]))
+    asyncio.run(_pg_admin("CHECKPOINT", info["url"]))
     info["seed_seconds"] = round(time.perf_counter() - began, 1)
     version = asyncio.run(_pg_admin("SHOW server_version", info["url"]))
     info["server_version"] = version[0][0]
@@ -724,6 +726,9 @@ def run_engine(engine: str, args, log) -> Run:
         else:
             info = prepare_sqlite(args.size, work, fresh=args.fresh, skip_seed=args.skip_seed, log=log)
             run.database = {"engine": f"SQLite {sqlite3.sqlite_version}", **info}
+        # the preparation's writes (a seed, a copy of the cached database, the other engine's run) reach the disk
+        # now, not in the kernel's writeback during the first scenarios, where they slow every commit
+        os.sync()
         log(f"Serveur : portal serve --workers {args.workers} (PORTAL_BENCH_ENDPOINTS=1)…")
         server = start_server(env, work, args.workers)
         sessions: dict[str, list[Session]] = {}
