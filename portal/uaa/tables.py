@@ -71,9 +71,10 @@ class Attempt(Table, tablename="uaa_attempt"):
     ``establishment`` is where it was encoded: after a change of school the old one keeps read access to it.
     """
 
-    # found by the unique index (learner, uaa, sequence): migrations/uaa, 2026-11-23T11:10 and 2026-11-24T10:00
+    # found by the unique index (learner, uaa, sequence): migrations/uaa, 2026-11-23T11:10, 2026-11-24T10:00 and
+    # 2026-12-07T13:00 (no index on uaa alone: no query looks attempts up by UAA)
     learner = ForeignKey(references=Learner)
-    uaa = ForeignKey(references=Uaa, index=True)
+    uaa = ForeignKey(references=Uaa)
     sequence = Integer(default=1)
     status = Varchar(length=12, default="a_encoder")
     presented_on = Date(null=True, default=None)
