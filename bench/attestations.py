@@ -156,6 +156,11 @@ def run_engine(engine: str, size: str) -> dict:
             runner.drop_postgres(pg_name)
 
 
+def _pauses(pauses: list[float]) -> str:
+    """The collector's pauses as printed: their durations in ms, or « aucune »."""
+    return f"{pauses} ms" if pauses else "aucune"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module's docstring."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -178,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  une attestation, à chaud (médiane / max sur {SINGLE_RUNS}) : {figures['single_warm_median_ms']} / "
               f"{figures['single_warm_max_ms']} ms   (cible ≤ 150 ms)")
         print(f"    les {SINGLE_RUNS} : {figures['single_warm_ms']} ms ; pauses du ramasse-miettes (génération 2) "
-              f"pendant ce temps : {figures['single_warm_gc_pauses_ms'] or 'aucune'} ms")
+              f"pendant ce temps : {_pauses(figures['single_warm_gc_pauses_ms'])}")
         print(f"  démarrage des {figures['pdf_processes']} processus de rendu : {figures['pool_start_ms']} ms")
         print(f"  lot de {BATCH_SIZE} à délivrer : {figures['batch30_to_issue_s']} s   (cible ≤ 3 s)")
         print(f"  lot de {BATCH_SIZE} déjà délivrées : {figures['batch30_issued_s']} s")
