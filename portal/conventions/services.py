@@ -217,12 +217,13 @@ def _decide(pole: PoleInfo, schools: list[SchoolInfo]) -> list[rules.Instrument]
     return rules.decide(pole.seat_po, [rules.PoleSchoolInfo(s.establishment_id, s.role, s.po_id) for s in schools])
 
 
-async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False) -> None:
+async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False) -> bool:
     """Bring the pole's instruments in line with the decision on its schools (in the caller's transaction).
 
     New instruments are created with their schools; an instrument whose list is not validated yet follows the
     decision (schools added and removed); one the decision no longer produces is set aside (``active`` False) while
     its list is not validated. A validated list never changes here (:func:`add_pole_school` refuses beforehand).
+    True when an instrument changed.
     """
     schools = await pole_schools(pole.id)
     instruments = _decide(pole, schools)
@@ -236,7 +237,7 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
         covered.setdefault(link["convention"], {})[link["establishment"]] = link["id"]
     current = now()
     wanted_keys = set()
-    created_kinds = []
+    changed = False
     for instrument in instruments:
         wanted_keys.add(instrument.key)
         row = by_key.get(instrument.key)
@@ -249,7 +250,7 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
             for school_id in instrument.schools:
                 await ConventionSchool.insert(ConventionSchool(convention=convention_id, establishment=school_id,
                                                                added_at=current))
-            created_kinds.append(instrument.kind)
+            changed = True
             await record(actor, ENTITY, convention_id, "creation", pole_id=pole.id,
                          after={"kind": instrument.kind, "schools": list(instrument.schools)},
                          summary=f"{rules.KIND_LABELS[instrument.kind]} créée automatiquement")
@@ -268,6 +269,7 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
         if not row["active"]:
             changes[Convention.active] = True
         if added or removed or changes:
+            changed = True
             await Convention.update({Convention.version: Convention.version + 1, **changes}).where(
                 Convention.id == row["id"])
             await record(actor, ENTITY, row["id"], "ecoles", pole_id=pole.id,
@@ -278,12 +280,32 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
             continue
         await Convention.update({Convention.active: False, Convention.version: Convention.version + 1}).where(
             Convention.id == row["id"])
+        changed = True
         reason = ""
         if row["kind"] == rules.RESSORT_PARTNERSHIP:
             reason = (" : une école partenaire relève d'un autre PO, les écoles partenaires passent dans la "
                       "convention de partenariat")
         await record(actor, ENTITY, row["id"], "remplacement", pole_id=pole.id, before={"active": True},
                      after={"active": False}, summary=f"{rules.KIND_LABELS[row['kind']]} remplacé(e){reason}"[:255])
+    return changed
+
+
+async def sync_poles_of(establishment_ids: set[int], actor: Actor = SYSTEM) -> int:
+    """Bring in line the instruments of every pole whose seat or one of whose schools is among
+    ``establishment_ids`` (in the caller's transaction): what follows when schools move to another PO, since the
+    decision rests on each school's PO. Returns how many poles had an instrument changed."""
+    if not establishment_ids:
+        return 0
+    ids = sorted(establishment_ids)
+    seats = await Pole.select(Pole.id).where(Pole.seat.is_in(ids))
+    members = await PoleSchool.select(PoleSchool.pole).where(PoleSchool.establishment.is_in(ids))
+    pole_ids = sorted({r["id"] for r in seats} | {r["pole"] for r in members})
+    synced = 0
+    for pole_id in pole_ids:
+        pole = await pole_info(pole_id)
+        if pole is not None and await sync_pole(pole, actor):
+            synced += 1
+    return synced
 
 
 async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[str]:
@@ -423,16 +445,15 @@ class PolePage:
 
 
 async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
-    """The pole page; the instruments are brought in line with the pole's schools first."""
+    """The pole page. It only reads: the instruments follow the pole's schools at each change that moves them
+    (:func:`add_pole_school`, :func:`remove_pole_school`, and the directory import that moves a school to
+    another PO: :func:`sync_poles_of`)."""
     pole = await pole_info(pole_id)
     if pole is None:
         raise NotFound
     schools = await pole_schools(pole_id)
     if not reads(user, pole, {s.establishment_id for s in schools} | {pole.seat_id}, {s.po_id for s in schools}):
         raise NotFound
-    if await _needs_sync(pole, schools):
-        async with atomic():
-            await sync_pole(pole, user.actor)
     coordinators = await query(
         "SELECT a.first_name, a.last_name FROM account a JOIN affiliation f ON f.account = a.id "
         "WHERE f.pole = {} AND f.profile = {} AND f.revoked_at IS NULL ORDER BY a.last_name", pole_id,
@@ -446,23 +467,6 @@ async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
                     schools=schools, conventions=[s for s in visible if s.active],
                     replaced=[s for s in visible if not s.active], moved_partners=moved,
                     can_edit=manages(user, pole) and user.can("conventions.edit"))
-
-
-async def _needs_sync(pole: PoleInfo, schools: list[SchoolInfo]) -> bool:
-    """True when the stored instruments differ from the decision (one query; usually nothing to do)."""
-    instruments = {i.key: set(i.schools) for i in _decide(pole, schools)}
-    rows = await ConventionSchool.select(
-        ConventionSchool.convention.instrument_key.as_alias("key"), ConventionSchool.convention.step.as_alias("step"),
-        ConventionSchool.convention.active.as_alias("active"), ConventionSchool.establishment,
-    ).where(ConventionSchool.convention.pole == pole.id)
-    stored: dict[str, set[int]] = {}
-    for row in rows:
-        if row["active"]:
-            stored.setdefault(row["key"], set()).add(row["establishment"])
-    for key, schools_of in instruments.items():
-        if stored.get(key) != schools_of:
-            return True
-    return any(key not in instruments for key in stored)
 
 
 async def search_schools(query: str, exclude: set[int], *, po: int | None = None, limit: int = SEARCH_LIMIT) -> list[SchoolInfo]:

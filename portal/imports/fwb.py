@@ -31,6 +31,7 @@ from pathlib import Path
 
 from piccolo.engine.postgres import PostgresEngine
 
+from portal.conventions.services import sync_poles_of
 from portal.core.db import atomic, engine
 from portal.directory.tables import Establishment, Implantation, OrganisingBody, Zone
 from portal.history.services import SYSTEM, Actor, record
@@ -368,6 +369,7 @@ class ImportReport:
     applied: bool = False
     seconds: float = 0.0
     error: str | None = None
+    poles_synced: int = 0  # poles whose instruments were brought in line because a school changed PO
 
     @property
     def ok(self) -> bool:
@@ -390,7 +392,7 @@ class ImportReport:
         return {
             "source": self.source, "lines": self.lines, "applied": self.applied,
             **{kind: self.counts[kind].as_dict() for kind in KINDS},
-            "rejected": len(self.rejected), "notes": len(self.notes),
+            "rejected": len(self.rejected), "notes": len(self.notes), "poles_synced": self.poles_synced,
         }
 
     def summary(self) -> str:
@@ -402,7 +404,11 @@ class ImportReport:
                     "Rien n'a été enregistré.")
         parts = [f"{KIND_LABELS[k].lower()} : {c.created} créé(s), {c.updated} mis à jour, {c.unchanged} inchangé(s)"
                  for k, c in self.counts.items()]
-        return f"Import de l'annuaire FWB ({self.lines} lignes) — " + " ; ".join(parts) + "."
+        sentence = f"Import de l'annuaire FWB ({self.lines} lignes) — " + " ; ".join(parts) + "."
+        if self.poles_synced:
+            sentence += (f" Des écoles ont changé de PO : les conventions de {self.poles_synced} pôle(s) ont été "
+                         "remises en accord avec leurs écoles.")
+        return sentence
 
     def short_summary(self) -> str:
         """The counts in a few words (the history keeps 255 characters)."""
@@ -443,7 +449,7 @@ async def import_directory(data: bytes, actor: Actor = SYSTEM, source: str = "")
         if rejected:
             report.rejected = rejected
         else:
-            await _write(parsed, report)
+            await _write(parsed, report, actor)
             report.applied = True
             await record(actor, "directory_import", None, "import", after=report.as_dict(),
                          summary=report.short_summary())
@@ -484,10 +490,11 @@ async def _insert(table, rows: list) -> None:
 
 
 async def _upsert(table, key_column, fields: tuple[str, ...], wanted: dict[str, dict],
-                  counts: Counts) -> dict[str, int]:
+                  counts: Counts, changed: dict[int, set[str]] | None = None) -> dict[str, int]:
     """Insert the missing rows, update the differing ones; returns key → id for every row of the table.
 
-    ``wanted`` maps each key of the file to the values of ``fields`` it should have.
+    ``wanted`` maps each key of the file to the values of ``fields`` it should have; ``changed``, when given,
+    receives the id of each updated row with the names of the fields that changed.
     """
     key_name = key_column._meta.name
     columns = [table.id, key_column, *[getattr(table, name) for name in fields]]
@@ -503,6 +510,8 @@ async def _upsert(table, key_column, fields: tuple[str, ...], wanted: dict[str, 
         if changes:
             await table.update(changes).where(table.id == row["id"])
             counts.updated += 1
+            if changed is not None:
+                changed[row["id"]] = set(changes)
         else:
             counts.unchanged += 1
     if not missing:
@@ -512,8 +521,9 @@ async def _upsert(table, key_column, fields: tuple[str, ...], wanted: dict[str, 
     return {row[key_name]: row["id"] for row in rows}
 
 
-async def _write(parsed: ParsedDirectory, report: ImportReport) -> None:
+async def _write(parsed: ParsedDirectory, report: ImportReport, actor: Actor) -> None:
     counts = report.counts
+    changed_establishments: dict[int, set[str]] = {}
     zone_ids = await _upsert(Zone, Zone.name, ("country",),
                              {name: {"country": z.country} for name, z in parsed.zones.items()}, counts["zones"])
     body_ids = await _upsert(OrganisingBody, OrganisingBody.fase, ("name", "network"),
@@ -524,7 +534,7 @@ async def _write(parsed: ParsedDirectory, report: ImportReport) -> None:
         {fase: {"country": "BE", "name": e.name, "kind": e.kind, "city": e.city,
                 "organising_body": body_ids[e.po_fase], "zone": zone_ids[e.zone]}
          for fase, e in parsed.establishments.items()},
-        counts["establishments"],
+        counts["establishments"], changed_establishments,
     )
     await _upsert(
         Implantation, Implantation.fase, ("establishment", "name", "address", "postcode", "city"),
@@ -532,6 +542,10 @@ async def _write(parsed: ParsedDirectory, report: ImportReport) -> None:
                 "postcode": i.postcode, "city": i.city} for fase, i in parsed.implantations.items()},
         counts["implantations"],
     )
+    # A pole's instruments rest on each school's PO: those of the poles whose schools moved to another PO follow
+    # here, in the import's transaction (the pole page only reads them).
+    moved = {est_id for est_id, fields in changed_establishments.items() if "organising_body" in fields}
+    report.poles_synced = await sync_poles_of(moved, actor)
 
 
 async def directory_counts() -> dict[str, int]:

@@ -191,3 +191,51 @@ async def test_only_the_administration_may_import(client, username):
     before = await Establishment.count()
     assert (await send(client, "reference")).status_code == 403
     assert await Establishment.count() == before
+
+
+async def test_a_pole_school_moved_to_another_po_takes_the_poles_conventions_along(client):
+    """The instruments of a pole rest on its schools' PO. When the import moves a school to another PO they follow,
+    in the import's transaction, and the pole page only reads them (it used to re-decide them on a GET)."""
+    from portal.accounts.identity import AffiliationView, CurrentUser
+    from portal.conventions import services
+    from portal.conventions.tables import Convention
+    from portal.directory.tables import Pole, PoleSchool
+    from portal.permissions import Profile
+
+    await login(client, "helene.fontaine")
+    response = await send(client, "envoi", sample(line("10.0", "21.0"), line("11.0", "31.0"), line("12.0", "41.0")))
+    assert response.status_code == 200, text(response)
+    fase_ids = {r["fase"]: r["id"] for r in await Establishment.select(Establishment.id, Establishment.fase).where(
+        Establishment.fase.is_in(["10", "11", "12"]))}
+    pole = (await Pole.insert(Pole(name="Pôle de l'import", seat=fase_ids["10"])).returning(Pole.id))[0]["id"]
+    coordinator = CurrentUser(account_id=1, session_id=1, username="test", first_name="T", last_name="Test",
+                              email="", help_enabled=False, version=1,
+                              active=AffiliationView(id=1, profile=Profile.COORDINATOR, pole_id=pole))
+    await services.add_pole_school(coordinator, pole, str(fase_ids["11"]), "partenaire")
+
+    async def kinds() -> dict[str, bool]:
+        rows = await Convention.select(Convention.kind, Convention.active).where(Convention.pole == pole)
+        return {r["kind"]: r["active"] for r in rows}
+
+    assert await kinds() == {"ressort_partenariat": True}  # one PO: the seat's ressort takes the partner
+
+    last = (await HistoryEvent.select(HistoryEvent.id).order_by(HistoryEvent.id, ascending=False).first())["id"]
+    moved = await send(client, "envoi", sample(line("10.0", "21.0"), line("11.0", "31.0", po="2000.0"),
+                                               line("12.0", "41.0")))
+    assert moved.status_code == 200, text(moved)
+    assert "les conventions de 1 pôle(s) ont été remises en accord" in text(moved)
+    assert await kinds() == {"ressort_partenariat": False, "partenariat": True}
+    recorded = await HistoryEvent.select(HistoryEvent.entity, HistoryEvent.action).where(HistoryEvent.id > last)
+    assert {(r["entity"], r["action"]) for r in recorded} >= {("convention", "creation"),
+                                                              ("convention", "remplacement")}
+
+    # a school that changes nothing for any pole: the report says nothing of poles
+    again = await send(client, "envoi", sample(line("12.0", "41.0", po="2000.0")))
+    assert again.status_code == 200 and "pôle(s)" not in text(again)
+
+    # the pole page reads only: a school put in the pole behind the portal's back changes no convention on a GET
+    await PoleSchool.insert(PoleSchool(pole=pole, establishment=fase_ids["12"], role="cooperante", position=9))
+    conventions, events = await Convention.count(), await HistoryEvent.count()
+    page = await services.pole_page(coordinator, pole)
+    assert [c.kind for c in page.conventions] == ["partenariat"]
+    assert (await Convention.count(), await HistoryEvent.count()) == (conventions, events)
