@@ -24,7 +24,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
 
-from portal.conventions import rules
+from portal.conventions import avenants, rules
 from portal.conventions import services as service
 from portal.core import web
 from portal.core.web import Form
@@ -159,9 +159,9 @@ class ConventionController(Controller):
             elif view.kind == rules.COOPERATION:
                 po = view.row["other_po"] if view.row["other_po"] is not None else -1
             candidates = await service.search_schools(query, exclude, po=po)
-        avenants = await service.avenants_of(user, view)
         context = {"view": view, "rules": rules, "candidates": candidates, "q": query or "",
-                   "avenants": avenants, "avenant_create": service.may_create_avenant(user, view),
+                   "avenants": await avenants.avenants_of(user, view),
+                   "avenant_create": avenants.may_create_avenant(user, view),
                    "avenant_years": rules.avenant_years(service.today()),
                    "article_errors": {}, "article_values": {}, "article_notices": {}, "today": service.today(),
                    "fractions": list(rules.FRACTIONS), **extra}
@@ -360,16 +360,15 @@ class ConventionController(Controller):
         try:
             convention_id = await service.decide_request(user, request_id, data.get("decision"), data.get("note"))
         except service.ConventionError as error:
-            row = await service.ChangeRequest.select(service.ChangeRequest.convention).where(
-                service.ChangeRequest.id == request_id).first()
-            return await self._page(request, row["convention"], error.status_code, error=error.message)
+            return await self._page(request, await service.request_convention(request_id), error.status_code,
+                                    error=error.message)
         return web.redirect(request, f"/conventions/{convention_id}?ok=decision#demandes")
 
     # --- avenants ----------------------------------------------------------------------------------------------
 
-    def _avenant_input(self, data: dict) -> service.AvenantInput:
+    def _avenant_input(self, data: dict) -> avenants.AvenantInput:
         article = self._article_input(data)
-        return service.AvenantInput(effective_year=data.get("annee"), motivation=data.get("motivation"),
+        return avenants.AvenantInput(effective_year=data.get("annee"), motivation=data.get("motivation"),
                                     version=data.get("version"), cells=article.cells, split_mode=article.split_mode,
                                     shares=article.shares, running=article.running)
 
@@ -377,10 +376,8 @@ class ConventionController(Controller):
         try:
             convention_id = await action()
         except service.ConventionError as error:
-            row = await service.Avenant.select(service.Avenant.convention).where(
-                service.Avenant.id == avenant_id).first()
-            return await self._page(request, row["convention"], error.status_code, error=error.message,
-                                    open_avenant=avenant_id)
+            return await self._page(request, await avenants.convention_of(avenant_id), error.status_code,
+                                    error=error.message, open_avenant=avenant_id)
         return web.redirect(request, f"/conventions/{convention_id}?ok={notice}#avenant-{avenant_id}")
 
     @post("/{convention_id:int}/avenants", opt={"permission": "conventions.edit"})
@@ -388,7 +385,7 @@ class ConventionController(Controller):
         """Create a draft avenant to the split or transfer of points (validated convention)."""
         user = web.current_user(request)
         try:
-            avenant_id = await service.create_avenant(user, convention_id, self._avenant_input(data))
+            avenant_id = await avenants.create_avenant(user, convention_id, self._avenant_input(data))
         except service.ConventionError as error:
             return await self._page(request, convention_id, error.status_code, error=error.message,
                                     avenant_typed=data)
@@ -398,39 +395,38 @@ class ConventionController(Controller):
     async def save_avenant(self, request: Request, avenant_id: FromPath[int], data: Form) -> Response:
         """Change a draft avenant (version-checked)."""
         user = web.current_user(request)
-        return await self._avenant_after(request, avenant_id, lambda: service.save_avenant(
+        return await self._avenant_after(request, avenant_id, lambda: avenants.save_avenant(
             user, avenant_id, self._avenant_input(data)), "avenant")
 
     @post("/avenants/{avenant_id:int}/signatures", opt={"permission": "conventions.edit"})
     async def submit_avenant(self, request: Request, avenant_id: FromPath[int], data: Form) -> Response:
         """Send a draft avenant to the signatures."""
         user = web.current_user(request)
-        return await self._avenant_after(request, avenant_id, lambda: service.submit_avenant(
+        return await self._avenant_after(request, avenant_id, lambda: avenants.submit_avenant(
             user, avenant_id, data.get("version")), "avenant-signatures")
 
     @post("/avenants/{avenant_id:int}/signer", opt={"permission": "conventions.sign"})
     async def sign_avenant(self, request: Request, avenant_id: FromPath[int], data: Form) -> Response:
         """A délégué concerned signs; the last signature communicates the avenant (PDF/A stored once)."""
         user = web.current_user(request)
-        return await self._avenant_after(request, avenant_id, lambda: service.sign_avenant(
+        return await self._avenant_after(request, avenant_id, lambda: avenants.sign_avenant(
             user, avenant_id, _checked(data)), "avenant-signe")
 
     @post("/avenants/{avenant_id:int}/prise-en-compte", opt={"permission": "conventions.validate"})
     async def take_avenant(self, request: Request, avenant_id: FromPath[int], data: Form) -> Response:
         """The Administration marks a communicated avenant « pris en compte »."""
         user = web.current_user(request)
-        return await self._avenant_after(request, avenant_id, lambda: service.take_avenant(
+        return await self._avenant_after(request, avenant_id, lambda: avenants.take_avenant(
             user, avenant_id, _checked(data)), "avenant-pris")
 
     @get("/avenants/{avenant_id:int}/avenant.pdf", opt={"permission": "conventions.read"})
     async def avenant_pdf(self, request: Request, avenant_id: FromPath[int]) -> Response:
         """The communicated avenant, as stored."""
         try:
-            document = await service.avenant_pdf(web.current_user(request), avenant_id)
+            document = await avenants.avenant_pdf(web.current_user(request), avenant_id)
         except service.ConventionError as error:
-            row = await service.Avenant.select(service.Avenant.convention).where(
-                service.Avenant.id == avenant_id).first()
-            return await self._page(request, row["convention"], error.status_code, error=error.message)
+            return await self._page(request, await avenants.convention_of(avenant_id), error.status_code,
+                                    error=error.message)
         return download(request, document)
 
     # --- reference data ----------------------------------------------------------------------------------------

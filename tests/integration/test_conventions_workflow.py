@@ -380,7 +380,7 @@ async def test_article_8_key_and_the_80_20_rule(client):
     assert (await article(conv, "art8"))["version"] == state["version"]
     ok = await post_form(client, f"/conventions/{conv}/articles/art8", {**form, "fonctionnement": "12,5"})
     assert ok.status_code == 303
-    saved = services._json((await article(conv, "art8"))["data"])
+    saved = services.stored_json((await article(conv, "art8"))["data"])
     assert saved == {"mode": "cle", "running": "12.5",
                      "shares": {"0": "50", str(partners[0]): "25", str(partners[1]): "25"}}
 
