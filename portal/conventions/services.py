@@ -289,22 +289,34 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
     return changed
 
 
-async def sync_poles_of(establishment_ids: set[int], actor: Actor = SYSTEM) -> int:
+@dataclass
+class PolesSynced:
+    """What :func:`sync_poles_of` did: how many poles had an instrument changed, and the validated instruments that
+    no longer match their pole's schools (« pole — kind »), which only a change request can change."""
+
+    changed: int = 0
+    frozen: list[str] = field(default_factory=list)
+
+
+async def sync_poles_of(establishment_ids: set[int], actor: Actor = SYSTEM) -> PolesSynced:
     """Bring in line the instruments of every pole whose seat or one of whose schools is among
     ``establishment_ids`` (in the caller's transaction): what follows when schools move to another PO, since the
-    decision rests on each school's PO. Returns how many poles had an instrument changed."""
+    decision rests on each school's PO. A validated list does not follow: it is reported instead."""
+    result = PolesSynced()
     if not establishment_ids:
-        return 0
+        return result
     ids = sorted(establishment_ids)
     seats = await Pole.select(Pole.id).where(Pole.seat.is_in(ids))
     members = await PoleSchool.select(PoleSchool.pole).where(PoleSchool.establishment.is_in(ids))
-    pole_ids = sorted({r["id"] for r in seats} | {r["pole"] for r in members})
-    synced = 0
-    for pole_id in pole_ids:
+    for pole_id in sorted({r["id"] for r in seats} | {r["pole"] for r in members}):
         pole = await pole_info(pole_id)
-        if pole is not None and await sync_pole(pole, actor):
-            synced += 1
-    return synced
+        if pole is None:
+            continue
+        if await sync_pole(pole, actor):
+            result.changed += 1
+        frozen = await _frozen_conflicts(pole, await pole_schools(pole_id))
+        result.frozen += [f"{pole.name} — {label}" for label in frozen]
+    return result
 
 
 async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[str]:

@@ -370,6 +370,7 @@ class ImportReport:
     seconds: float = 0.0
     error: str | None = None
     poles_synced: int = 0  # poles whose instruments were brought in line because a school changed PO
+    frozen_conventions: list[str] = field(default_factory=list)  # validated ones the PO changes no longer match
 
     @property
     def ok(self) -> bool:
@@ -393,6 +394,7 @@ class ImportReport:
             "source": self.source, "lines": self.lines, "applied": self.applied,
             **{kind: self.counts[kind].as_dict() for kind in KINDS},
             "rejected": len(self.rejected), "notes": len(self.notes), "poles_synced": self.poles_synced,
+            "frozen_conventions": self.frozen_conventions,
         }
 
     def summary(self) -> str:
@@ -408,6 +410,9 @@ class ImportReport:
         if self.poles_synced:
             sentence += (f" Des écoles ont changé de PO : les conventions de {self.poles_synced} pôle(s) ont été "
                          "remises en accord avec leurs écoles.")
+        if self.frozen_conventions:
+            sentence += (" Conventions validées qui ne correspondent plus aux PO de leurs écoles (une demande de "
+                         "modification les change) : " + " ; ".join(self.frozen_conventions) + ".")
         return sentence
 
     def short_summary(self) -> str:
@@ -545,7 +550,8 @@ async def _write(parsed: ParsedDirectory, report: ImportReport, actor: Actor) ->
     # A pole's instruments rest on each school's PO: those of the poles whose schools moved to another PO follow
     # here, in the import's transaction (the pole page only reads them).
     moved = {est_id for est_id, fields in changed_establishments.items() if "organising_body" in fields}
-    report.poles_synced = await sync_poles_of(moved, actor)
+    synced = await sync_poles_of(moved, actor)
+    report.poles_synced, report.frozen_conventions = synced.changed, synced.frozen
 
 
 async def directory_counts() -> dict[str, int]:
