@@ -28,7 +28,7 @@ from portal.accounts.services import (
 from portal.accounts.tables import Account, Affiliation
 from portal.core.clock import now
 from portal.core.db import atomic, is_sqlite
-from portal.core.forms import INCOMPLETE_FORM, form_version
+from portal.core.forms import INCOMPLETE_FORM, form_int
 from portal.directory.services import find_establishment
 from portal.directory.tables import OrganisingBody, Pole
 from portal.history.services import record
@@ -519,7 +519,7 @@ async def create_account(user: CurrentUser, form: NewAccount) -> Created:
 
 def parse_version(raw: str | None) -> int:
     """The version carried by an edit form; a missing or garbled one is refused."""
-    version = form_version(raw)
+    version = form_int(raw)
     if version is None:
         raise AdminError(INCOMPLETE_FORM)
     return version

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from portal.core.forms import INCOMPLETE_FORM, form_version
+from portal.core.forms import INCOMPLETE_FORM, form_int
 
 EMPTY = ""
 
@@ -58,7 +58,7 @@ def parse_shown(raw: str | None) -> tuple[str, int]:
     """What a cell's form showed, sent as ``LEVEL.VERSION`` (``R.3``; ``.0`` for a cell never evaluated): the
     level and the version. Anything else is refused (a form from an older page, or tampered with)."""
     level, dot, version = (raw or "").strip().partition(".")
-    number = form_version(version) if dot else None
+    number = form_int(version) if dot else None
     if number is None:
         raise GridRuleError(INCOMPLETE_FORM)
     return parse_level(level), number

@@ -24,7 +24,7 @@ from portal.accounts.identity import CurrentUser
 from portal.accounts.tables import Affiliation
 from portal.competencies import rules
 from portal.competencies.tables import ClassMember, Framework, FrameworkNode
-from portal.core.forms import INCOMPLETE_FORM, form_version
+from portal.core.forms import INCOMPLETE_FORM, form_int
 from portal.permissions import Profile
 
 if TYPE_CHECKING:  # a refused cell save carries the cell as it now stands
@@ -128,7 +128,7 @@ def clean_text(raw: Any, maximum: int, name: str, errors: list[str], required: b
 
 def parse_version(raw: Any) -> int:
     """The version a form carries; missing or garbled is refused."""
-    version = form_version(raw)
+    version = form_int(raw)
     if version is None:
         raise Invalid([INCOMPLETE_FORM])
     return version

@@ -26,13 +26,12 @@ from portal.conventions.services import (
     Refused,
     account_name,
     convention_view,
-    form_int,
     stored_json,
 )
 from portal.conventions.tables import Avenant, AvenantSignature
 from portal.core.clock import now, today
 from portal.core.db import atomic, is_unique_violation
-from portal.core.forms import INCOMPLETE_FORM
+from portal.core.forms import INCOMPLETE_FORM, form_int
 from portal.documents import pdf
 from portal.documents import services as documents
 from portal.history.services import record

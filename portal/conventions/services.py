@@ -37,7 +37,7 @@ from portal.conventions.tables import (
 )
 from portal.core.clock import now, today
 from portal.core.db import atomic, query
-from portal.core.forms import INCOMPLETE_FORM
+from portal.core.forms import INCOMPLETE_FORM, form_int
 from portal.directory.tables import Establishment, Pole, PoleSchool
 from portal.documents import pdf
 from portal.documents import services as documents
@@ -216,13 +216,13 @@ def _decide(pole: PoleInfo, schools: list[SchoolInfo]) -> list[rules.Instrument]
     return rules.decide(pole.seat_po, [rules.PoleSchoolInfo(s.establishment_id, s.role, s.po_id) for s in schools])
 
 
-async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False) -> bool:
+async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False) -> tuple[bool, list[str]]:
     """Bring the pole's instruments in line with the decision on its schools (in the caller's transaction).
 
     New instruments are created with their schools; an instrument whose list is not validated yet follows the
     decision (schools added and removed); one the decision no longer produces is set aside (``active`` False) while
     its list is not validated. A validated list never changes here (:func:`add_pole_school` refuses beforehand).
-    True when an instrument changed.
+    Returns whether an instrument changed, and the labels of the validated ones that no longer match the decision.
     """
     schools = await pole_schools(pole.id)
     instruments = _decide(pole, schools)
@@ -234,6 +234,7 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
     covered: dict[int, dict[int, int]] = {}
     for link in links:
         covered.setdefault(link["convention"], {})[link["establishment"]] = link["id"]
+    frozen = _frozen_mismatches(instruments, existing, covered)
     current = now()
     wanted_keys = set()
     changed = False
@@ -286,7 +287,7 @@ async def sync_pole(pole: PoleInfo, actor: Actor = SYSTEM, *, demo: bool = False
                       "convention de partenariat")
         await record(actor, ENTITY, row["id"], "remplacement", pole_id=pole.id, before={"active": True},
                      after={"active": False}, summary=f"{rules.KIND_LABELS[row['kind']]} remplacé(e){reason}"[:255])
-    return changed
+    return changed, frozen
 
 
 @dataclass
@@ -306,22 +307,28 @@ async def sync_poles_of(establishment_ids: set[int], actor: Actor = SYSTEM) -> P
     if not establishment_ids:
         return result
     ids = sorted(establishment_ids)
-    seats = await Pole.select(Pole.id).where(Pole.seat.is_in(ids))
     members = await PoleSchool.select(PoleSchool.pole).where(PoleSchool.establishment.is_in(ids))
-    for pole_id in sorted({r["id"] for r in seats} | {r["pole"] for r in members}):
-        pole = await pole_info(pole_id)
-        if pole is None:
-            continue
-        if await sync_pole(pole, actor):
-            result.changed += 1
-        frozen = await _frozen_conflicts(pole, await pole_schools(pole_id))
+    poles = await Pole.select(*_POLE_COLUMNS).where(
+        Pole.seat.is_in(ids) | Pole.id.is_in([r["pole"] for r in members] or [-1])).order_by(Pole.id)
+    for pole in map(_pole, poles):
+        changed, frozen = await sync_pole(pole, actor)
+        result.changed += changed
         result.frozen += [f"{pole.name} — {label}" for label in frozen]
     return result
 
 
+def _frozen_mismatches(instruments: list[rules.Instrument], existing: list[dict],
+                       covered: dict[int, dict[int, int]] | dict[int, set[int]]) -> list[str]:
+    """Labels of the validated, active instruments among ``existing`` (their schools in ``covered``, by
+    convention) whose schools differ from the decision ``instruments``."""
+    wanted = {i.key: set(i.schools) for i in instruments}
+    return [rules.KIND_LABELS[row["kind"]] for row in existing
+            if row["step"] != rules.SCHOOLS and row["active"]
+            and wanted.get(row["instrument_key"]) != set(covered.get(row["id"], ()))]
+
+
 async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[str]:
     """Labels of the validated instruments a new set of pole schools would change (such a change is refused)."""
-    instruments = {i.key: i for i in _decide(pole, schools)}
     existing = await Convention.select(Convention.id, Convention.kind, Convention.instrument_key, Convention.step,
                                        Convention.active).where(Convention.pole == pole.id)
     frozen = [row for row in existing if row["step"] != rules.SCHOOLS and row["active"]]
@@ -332,12 +339,7 @@ async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[s
     covered: dict[int, set[int]] = {}
     for link in links:
         covered.setdefault(link["convention"], set()).add(link["establishment"])
-    conflicts = []
-    for row in frozen:
-        wanted = instruments.get(row["instrument_key"])
-        if wanted is None or set(wanted.schools) != covered.get(row["id"], set()):
-            conflicts.append(rules.KIND_LABELS[row["kind"]])
-    return conflicts
+    return _frozen_mismatches(_decide(pole, schools), frozen, covered)
 
 
 @dataclass
@@ -700,14 +702,6 @@ def stored_json(raw: str | None) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def form_int(raw) -> int | None:
-    """A form's whole number (at most nine digits), or None when it is missing or garbled."""
-    text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 9:
-        return None
-    return int(text)
 
 
 async def holiday_periods() -> list[tuple[date, date]]:

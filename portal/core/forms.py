@@ -11,9 +11,9 @@ from typing import Any
 INCOMPLETE_FORM = "Le formulaire est incomplet. Rechargez la page puis recommencez ; rien n'a été modifié."
 
 
-def form_version(raw: Any) -> int | None:
-    """The version number a form carries, or None when it is missing or garbled (each domain refuses it with
-    :data:`INCOMPLETE_FORM` in its own error)."""
+def form_int(raw: Any) -> int | None:
+    """A whole number a form carries (a version, an id: at most nine digits), or None when it is missing or
+    garbled (each domain refuses it with :data:`INCOMPLETE_FORM` or a message of its own)."""
     text = str(raw or "").strip()
     if not text.isdigit() or len(text) > 9:
         return None

@@ -29,7 +29,7 @@ from datetime import date
 from portal.accounts.identity import CurrentUser
 from portal.core.clock import day_text, now, today
 from portal.core.db import atomic, is_sqlite, is_unique_violation, query
-from portal.core.forms import INCOMPLETE_FORM, form_version
+from portal.core.forms import INCOMPLETE_FORM, form_int
 from portal.history.services import event_insert, record
 from portal.uaa.encoding import (
     GONE_MESSAGE,
@@ -61,7 +61,7 @@ from portal.uaa.tables import Attempt
 
 def parse_version(raw: str | None) -> int:
     """The version carried by a row form; a missing or garbled one is refused."""
-    version = form_version(raw)
+    version = form_int(raw)
     if version is None:
         raise EncodingError(INCOMPLETE_FORM)
     return version
