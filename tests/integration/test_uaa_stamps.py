@@ -91,6 +91,17 @@ async def test_every_write_to_a_schools_learners_and_implantations_moves_its_sta
         await Implantation.insert(Implantation(establishment=school, name="Site du tampon"))
 
     assert await _moves(new_site, school, other) == [True, False]
+    site = (await Implantation.select(Implantation.id).where(Implantation.name == "Site du tampon").first())["id"]
+
+    async def rename_site():
+        await Implantation.update({Implantation.name: "Site du tampon II"}).where(Implantation.id == site)
+
+    assert await _moves(rename_site, school, other) == [True, False]
+
+    async def hand_over_site():  # a site moved to another school: both schools' search lists change
+        await Implantation.update({Implantation.establishment: other}).where(Implantation.id == site)
+
+    assert await _moves(hand_over_site, school, other) == [True, True]
 
 
 async def test_a_transaction_moves_each_schools_stamp_and_every_later_one_again(demo):
