@@ -455,6 +455,9 @@ class PolePage:
     replaced: list[ConventionSummary]
     moved_partners: list[SchoolInfo]
     can_edit: bool
+    #: The validated instruments whose schools no longer match the pole's (a school moved to another PO by the
+    #: directory import): only a change request changes them.
+    frozen: list[ConventionSummary] = field(default_factory=list)
 
 
 async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
@@ -476,10 +479,12 @@ async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
     partners = [s for s in schools if s.role == "partenaire"]
     moved = [s for s in partners if s.po_id != pole.seat_po] if any(
         c.kind == rules.PARTNERSHIP and c.active for c in everything) else []
+    conflicts = set(await _frozen_conflicts(pole, schools))
+    frozen = [s for s in visible if s.active and rules.KIND_LABELS[s.kind] in conflicts]
     return PolePage(pole=pole, coordinators=[f"{c['first_name']} {c['last_name']}" for c in coordinators],
                     schools=schools, conventions=[s for s in visible if s.active],
                     replaced=[s for s in visible if not s.active], moved_partners=moved,
-                    can_edit=manages(user, pole) and user.can("conventions.edit"))
+                    can_edit=manages(user, pole) and user.can("conventions.edit"), frozen=frozen)
 
 
 async def search_schools(query: str, exclude: set[int], *, po: int | None = None, limit: int = SEARCH_LIMIT) -> list[SchoolInfo]:

@@ -244,6 +244,12 @@ async def test_a_pole_school_moved_to_another_po_takes_the_poles_conventions_alo
     assert (await kinds())["partenariat"] is True
     assert [s.establishment_id for s in (await services.convention_view(coordinator, partnership)).schools] == [
         fase_ids["11"]]
+    # the pole page says so too, to whoever sees the convention
+    assert [c.id for c in (await services.pole_page(coordinator, pole)).frozen] == [partnership]
+    page = await client.get(f"/conventions/poles/{pole}")
+    assert page.status_code == 200, text(page)
+    assert "Ces conventions validées ne correspondent plus aux PO des écoles du pôle" in text(page)
+    assert f'href="/conventions/{partnership}">Convention de partenariat</a>.' in page.text
 
     # the pole page reads only: a school put in the pole behind the portal's back changes no convention on a GET
     await PoleSchool.insert(PoleSchool(pole=pole, establishment=fase_ids["12"], role="cooperante", position=9))
