@@ -166,3 +166,29 @@ async def test_uaa_attempts_of_the_seed_keep_the_rules(seeded):
     # Nothing dated after the day of seeding: the row after an Echec can be encoded today (the benchmark's save
     # chain does it), where a previous presentation dated in the future would make the rules refuse it.
     assert max(row["presented_on"] for row in rows if row["presented_on"]) < today()
+
+
+async def test_the_statements_bench_runs_the_saves_sql_on_a_copy(seeded, tmp_path):
+    """``bench.statements`` times the portal's own SQL of an Echec save: on a copy of the seeded database, each
+    save encodes a pending row, adds the next one and records an event, and the original is left alone."""
+    import sqlite3
+
+    from bench import statements
+    from portal.core.db import engine, is_sqlite
+
+    if not is_sqlite():
+        pytest.skip("the statements bench measures SQLite")
+    source = sqlite3.connect(engine().path)
+    copy = tmp_path / "copy.sqlite3"
+    with sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    events = await HistoryEvent.count()
+    figures = statements.measure(copy, saves=6, processes=2, group=2)
+    assert set(figures) == {*statements.STEPS, "save_mean_us"}
+    assert all(figures[step]["mean_us"] > 0 for step in statements.STEPS)
+    with sqlite3.connect(copy) as result:
+        assert result.execute("SELECT count(*) FROM history_event").fetchone()[0] == events + 6
+        assert result.execute("SELECT count(*) FROM history_event WHERE summary LIKE '%données de mesure%'"
+                              ).fetchone()[0] == 6
+    assert await HistoryEvent.count() == events
