@@ -321,10 +321,20 @@ def _frozen_mismatches(instruments: list[rules.Instrument], existing: list[dict]
                        covered: dict[int, dict[int, int]] | dict[int, set[int]]) -> list[str]:
     """Labels of the validated, active instruments among ``existing`` (their schools in ``covered``, by
     convention) whose schools differ from the decision ``instruments``."""
-    wanted = {i.key: set(i.schools) for i in instruments}
+    wanted = _wanted_schools(instruments)
     return [rules.KIND_LABELS[row["kind"]] for row in existing
-            if row["step"] != rules.SCHOOLS and row["active"]
-            and wanted.get(row["instrument_key"]) != set(covered.get(row["id"], ()))]
+            if _left_behind(wanted, row["instrument_key"], row["step"], row["active"], set(covered.get(row["id"], ())))]
+
+
+def _wanted_schools(instruments: list[rules.Instrument]) -> dict[str, set[int]]:
+    """The schools of each instrument of a decision, by instrument key."""
+    return {i.key: set(i.schools) for i in instruments}
+
+
+def _left_behind(wanted: dict[str, set[int]], key: str, step: str, active: bool, schools: set[int]) -> bool:
+    """True for a validated, active instrument (``key``, at ``step``, covering ``schools``) whose schools differ
+    from the decision ``wanted`` (:func:`_wanted_schools`): only a change request changes it."""
+    return step != rules.SCHOOLS and active and wanted.get(key) != schools
 
 
 async def _frozen_conflicts(pole: PoleInfo, schools: list[SchoolInfo]) -> list[str]:
@@ -354,6 +364,7 @@ class ConventionSummary(rules.KindAndStepLabels):
     pole_name: str
     other_po_name: str
     schools: list[str]
+    instrument_key: str = ""
     school_ids: set[int] = field(default_factory=set)
     school_pos: set = field(default_factory=set)
     missing: int = 0
@@ -373,7 +384,8 @@ async def campaign_due(on: date | None = None) -> date | None:
 # Administration's dashboard, and Piccolo's builder spends milliseconds on the three-level joins.
 _SUMMARY_SQL = """
 SELECT c.id AS id, c.kind AS kind, c.step AS step, c.active AS active, c.pole AS pole, p.name AS pole_name,
-       o.name AS other_po_name, seat.organising_body AS seat_po, c.care_starts_on AS care_starts_on
+       o.name AS other_po_name, seat.organising_body AS seat_po, c.care_starts_on AS care_starts_on,
+       c.instrument_key AS instrument_key
 FROM convention c JOIN pole p ON p.id = c.pole LEFT JOIN organising_body o ON o.id = c.other_po
 LEFT JOIN establishment seat ON seat.id = p.seat
 WHERE {where}
@@ -429,6 +441,7 @@ async def summaries(which: str, *args, with_progress: bool = True) -> list[Conve
         summary = ConventionSummary(id=row["id"], kind=row["kind"], step=row["step"], active=bool(row["active"]),
                                     pole_id=row["pole"], pole_name=row["pole_name"],
                                     other_po_name=row["other_po_name"] or "", schools=names.get(row["id"], []),
+                                    instrument_key=row["instrument_key"],
                                     school_ids=est_ids.get(row["id"], set()), school_pos=pos.get(row["id"], set()))
         if with_progress:
             summary.missing = len(rules.missing_articles(row["kind"], saved.get(row["id"], {})))
@@ -479,8 +492,8 @@ async def pole_page(user: CurrentUser, pole_id: int) -> PolePage:
     partners = [s for s in schools if s.role == "partenaire"]
     moved = [s for s in partners if s.po_id != pole.seat_po] if any(
         c.kind == rules.PARTNERSHIP and c.active for c in everything) else []
-    conflicts = set(await _frozen_conflicts(pole, schools))
-    frozen = [s for s in visible if s.active and rules.KIND_LABELS[s.kind] in conflicts]
+    wanted = _wanted_schools(_decide(pole, schools))
+    frozen = [s for s in visible if _left_behind(wanted, s.instrument_key, s.step, s.active, s.school_ids)]
     return PolePage(pole=pole, coordinators=[f"{c['first_name']} {c['last_name']}" for c in coordinators],
                     schools=schools, conventions=[s for s in visible if s.active],
                     replaced=[s for s in visible if not s.active], moved_partners=moved,
